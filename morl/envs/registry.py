@@ -1,0 +1,67 @@
+"""Environment ids (MO-Gymnasium's names) mapped to their JAX-native implementations.
+
+Entries are lazy ("module:Class" plus fixed keyword arguments) so importing `morl.envs`
+stays cheap and an env family lives in one module of its own.
+"""
+
+from __future__ import annotations
+
+import difflib
+import importlib
+from dataclasses import dataclass, field
+from typing import Any
+
+from morl.envs.core import Environment
+
+
+@dataclass(frozen=True)
+class EnvSpec:
+    id: str
+    entry_point: str  # "package.module:ClassName"
+    kwargs: dict[str, Any] = field(default_factory=dict)
+
+
+_REGISTRY: dict[str, EnvSpec] = {}
+
+
+def register(env_id: str, entry_point: str, **kwargs: Any) -> None:
+    """Add an id; `kwargs` are defaults the caller of `make` may override."""
+    if env_id in _REGISTRY:
+        raise ValueError(f"environment id '{env_id}' is already registered")
+    _REGISTRY[env_id] = EnvSpec(env_id, entry_point, kwargs)
+
+
+def registered() -> list[str]:
+    """Sorted list of every id `make` accepts."""
+    return sorted(_REGISTRY)
+
+
+def make(env_id: str, **kwargs: Any) -> Environment:
+    """Build the JAX-native environment registered under `env_id` (MO-Gymnasium's id).
+
+    Keyword arguments follow MO-Gymnasium's constructor arguments of the same env.
+    """
+    if env_id not in _REGISTRY:
+        close = difflib.get_close_matches(env_id, _REGISTRY, n=3)
+        hint = f" Did you mean {close}?" if close else ""
+        raise ValueError(f"unknown environment id '{env_id}'.{hint} Known ids: {', '.join(registered())}")
+    spec = _REGISTRY[env_id]
+    module_name, class_name = spec.entry_point.split(":")
+    cls = getattr(importlib.import_module(module_name), class_name)
+    try:
+        env = cls(**{**spec.kwargs, **kwargs})
+    except TypeError as err:
+        raise TypeError(f"{env_id}: bad keyword arguments {sorted(kwargs)}: {err}") from None
+    env.id = env_id
+    return env
+
+
+register("deep-sea-treasure-v0", "morl.envs.deep_sea_treasure:DeepSeaTreasure")
+register("deep-sea-treasure-concave-v0", "morl.envs.deep_sea_treasure:DeepSeaTreasure", dst_map="concave")
+register("deep-sea-treasure-mirrored-v0", "morl.envs.deep_sea_treasure:DeepSeaTreasure", dst_map="mirrored")
+register("fruit-tree-v0", "morl.envs.fruit_tree:FruitTree")
+register("resource-gathering-v0", "morl.envs.resource_gathering:ResourceGathering")
+register("four-room-v0", "morl.envs.four_room:FourRoom")
+register("mo-mountaincar-v0", "morl.envs.mountain_car:MOMountainCar")
+register("minecart-v0", "morl.envs.minecart:Minecart")
+register("minecart-deterministic-v0", "morl.envs.minecart:Minecart", deterministic=True)
