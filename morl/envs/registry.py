@@ -63,5 +63,14 @@ register("fruit-tree-v0", "morl.envs.fruit_tree:FruitTree")
 register("resource-gathering-v0", "morl.envs.resource_gathering:ResourceGathering")
 register("four-room-v0", "morl.envs.four_room:FourRoom")
 register("mo-mountaincar-v0", "morl.envs.mountain_car:MOMountainCar")
+register("mo-mountaincar-3d-v0", "morl.envs.mountain_car:MOMountainCar", add_speed_objective=True, merge_move_penalty=True)
+register("mo-mountaincar-timemove-v0", "morl.envs.mountain_car:MOMountainCar", merge_move_penalty=True)
+register(
+    "mo-mountaincar-timespeed-v0", "morl.envs.mountain_car:MOMountainCar", remove_move_penalty=True, add_speed_objective=True
+)
+register("mo-mountaincarcontinuous-v0", "morl.envs.continuous_mountain_car:MOContinuousMountainCar")
 register("minecart-v0", "morl.envs.minecart:Minecart")
 register("minecart-deterministic-v0", "morl.envs.minecart:Minecart", deterministic=True)
+# Not in MO-Gymnasium: gymnasium's Pendulum-v1 with its cost split into objectives (a
+# small continuous-control check for the off-policy learners).
+register("mo-pendulum-v0", "morl.envs.pendulum:MOPendulum")
