@@ -24,9 +24,14 @@ def compare_rollouts(
     obs_atol: float = 0.0,
     reward_atol: float = 0.0,
     action_sampler: Callable[[np.random.Generator], Any] | None = None,
+    before_step: Callable[[Any, jax.Array], None] | None = None,
 ) -> int:
     """Step both envs with identical random action sequences through episode ends and
     time limits; assert equal observations, rewards, terminated and truncated flags.
+
+    `before_step(ref_env, key)`, if given, runs before each pair of steps with the key
+    the JAX env is about to be stepped with (e.g. to force the reference env's random
+    draw to the one the port makes from `key`).
 
     Returns the number of episodes compared (callers assert it is large enough).
     """
@@ -45,6 +50,8 @@ def compare_rollouts(
         for t in range(max_steps):
             action = sample(rng)
             key, sub = jax.random.split(key)
+            if before_step is not None:
+                before_step(ref, sub)
             ref_obs, ref_reward, ref_term, ref_trunc, _ = ref.step(action)
             obs, state, reward, term, trunc, _ = step(sub, state, jnp.asarray(action), None)
             where = f"sequence {sequence}, step {t}, action {action}"
@@ -56,3 +63,31 @@ def compare_rollouts(
                 episodes += 1
                 break
     return episodes
+
+
+def random_vmapped_rollout(env: Environment, *, num_envs: int = 64, num_steps: int = 200, seed: int = 0):
+    """Jit one `lax.scan` of `num_steps` steps of `num_envs` copies of `env` under
+    `AutoReset`, with uniformly random actions.
+
+    Returns `(obs [T, N, ...], reward [T, N, m], terminated [T, N], truncated [T, N])`
+    as numpy arrays.
+    """
+    from morl.envs.wrappers import AutoReset, VmapEnv
+
+    batched = VmapEnv(AutoReset(env), num_envs=num_envs)
+    space = env.action_space()
+
+    @jax.jit
+    def run(key):
+        key_reset, key_steps = jax.random.split(key)
+        _, state = batched.reset(key_reset)
+
+        def body(state, key):
+            key_action, key_step = jax.random.split(key)
+            action = jax.vmap(space.sample)(jax.random.split(key_action, num_envs))
+            obs, state, reward, terminated, truncated, _ = batched.step(key_step, state, action)
+            return state, (obs, reward, terminated, truncated)
+
+        return jax.lax.scan(body, state, jax.random.split(key_steps, num_steps))[1]
+
+    return tuple(np.asarray(x) for x in run(jax.random.key(seed)))
