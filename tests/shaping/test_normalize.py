@@ -1,0 +1,75 @@
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from morl.shaping import normalize
+from tests.shaping.helpers import context
+
+
+def _stream(steps=60, n=4, m=3, seed=0):
+    rng = np.random.default_rng(seed)
+    rewards = rng.normal([1.0, -2.0, 5.0], [0.5, 3.0, 0.1], size=(steps, n, m)).astype(np.float32)
+    done = rng.random((steps, n)) < 0.1
+    return rewards, done
+
+
+def _run(transform, rewards, done, discount=0.99):
+    state = transform.init(rewards.shape[-1], rewards.shape[1:-1])
+    step = jax.jit(transform.apply)
+    outs = []
+    for r, d in zip(rewards, done):
+        out, state = step(state, jnp.asarray(r), context(r.shape[:-1], done=d, discount=discount))
+        outs.append(np.asarray(out))
+    return np.stack(outs), state
+
+
+def test_reward_statistics_equal_numpy():
+    rewards, done = _stream()
+    outs, state = _run(normalize(), rewards, done)
+    flat = rewards.reshape(-1, 3).astype(np.float64)
+    np.testing.assert_allclose(state.moments.mean, flat.mean(0), rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(state.moments.var, flat.var(0), rtol=1e-4)
+    assert state.moments.count == flat.shape[0]
+    # each output uses the statistics of everything seen so far, current batch included
+    for t in [0, 7, 59]:
+        seen = rewards[: t + 1].reshape(-1, 3).astype(np.float64)
+        expected = (rewards[t] - seen.mean(0)) / np.sqrt(seen.var(0) + 1e-8)
+        np.testing.assert_allclose(outs[t], expected, rtol=1e-3, atol=1e-3)
+
+
+def test_return_statistics_equal_numpy_running_discounted_return():
+    rewards, done = _stream(seed=1)
+    gamma = 0.9
+    outs, state = _run(normalize(returns=True), rewards, done, discount=gamma)
+    # numpy reimplementation: G_t = r_t + gamma * G_{t-1}, restarted after a done step
+    carry = np.zeros(rewards.shape[1:], np.float64)
+    returns = []
+    for r, d in zip(rewards, done):
+        g = r + gamma * carry
+        returns.append(g)
+        carry = np.where(d[:, None], 0.0, g)
+    returns = np.stack(returns)
+    flat = returns.reshape(-1, 3)
+    np.testing.assert_allclose(state.moments.mean, flat.mean(0), rtol=1e-4, atol=1e-4)
+    np.testing.assert_allclose(state.moments.var, flat.var(0), rtol=1e-4)
+    np.testing.assert_allclose(state.discounted_return, carry, rtol=1e-5, atol=1e-5)
+    for t in [3, 59]:
+        seen = returns[: t + 1].reshape(-1, 3)
+        np.testing.assert_allclose(outs[t], rewards[t] / np.sqrt(seen.var(0) + 1e-8), rtol=1e-3)
+
+
+def test_fixed_gamma_overrides_context_discount():
+    rewards, done = _stream(steps=20, seed=2)
+    _, fixed = _run(normalize(returns=True, gamma=0.5), rewards, done, discount=0.99)
+    _, ctx = _run(normalize(returns=True), rewards, done, discount=0.5)
+    np.testing.assert_allclose(fixed.moments.var, ctx.moments.var, rtol=1e-6)
+
+
+def test_bad_arguments_named():
+    with pytest.raises(ValueError, match="gamma"):
+        normalize(returns=True, gamma=1.5)
+    with pytest.raises(ValueError, match="eps"):
+        normalize(eps=0.0)
+    with pytest.raises(ValueError, match="returns=True"):
+        normalize(gamma=0.9)
