@@ -1,53 +1,132 @@
 """The contract every multi-policy algorithm (MORL/D, C-MORL, ...) offers the workflow.
 
-The workflow (`morl train`, checkpoints, logging, sweeps) only sees this interface:
+The workflow (`morl train`, checkpoints, logging, evaluation, sweeps) sees only this:
 
-    trainer = algorithm.make_trainer(config)      # validates config, builds env and nets
-    state = trainer.init(jax.random.key(seed))      # whole training state: one pytree
+    config = MyConfig(env="deep-sea-treasure-v0", total_steps=100_000)   # frozen dataclass
+    trainer = make_trainer(config)                 # validates, builds env and nets; no compile
+    state = trainer.init(jax.random.key(seed))     # the whole training state: one pytree
     while not trainer.done(state):
-        state, metrics = trainer.run_chunk(state)   # jitted; many iterations in lax.scan
-        front = trainer.front(state)                # host numpy view of the archive
+        state, metrics = trainer.run_chunk(state)  # jitted; many iterations in lax.scan
+        front = trainer.front(state)               # host numpy view of the archive
+    act = trainer.policy(state, member=int(front.member[0]))
 
-`state` is a pytree of arrays (params, optimiser states, archive, buffers, RNG, shaping
-state, counters) so orbax can checkpoint it and a resumed run continues bit for bit.
-`run_chunk` is compiled once; chunk size is fixed by the config so shapes never change.
+An algorithm registers itself in `morl.algorithms` as
+`register_algorithm(name, config_cls, make_trainer)`.
+
+The algorithm config (a frozen dataclass; nested frozen dataclasses for sections such as
+`ppo`) must have these fields, which the workflow reads (`REQUIRED_CONFIG_FIELDS`):
+
+    env: str                              # morl.envs id; `morl train --env` sets it
+    total_steps: int                      # env-step budget per run; `--steps` sets it
+    ref_point: tuple[float, ...] | None   # hypervolume reference point, maximisation
+                                          # (None: the field's convention for the env,
+                                          # see morl.config.DEFAULT_REF_POINTS)
+    eval_gamma: float                     # discount of the returns in `Front.returns`
+                                          # (1.0 = undiscounted); also picks the true
+                                          # front `env.pareto_front(eval_gamma)`
+
+Field types the config loader understands: bool, int, float, str, `Literal[...]`,
+`X | None`, `tuple[T, ...]`, nested frozen dataclasses. Keep anything else out of the
+config. Fields that may differ between the runs of one compiled sweep (learning rates,
+beta, temperatures: numbers, not shapes) are listed by dotted name in a class attribute
+`vmappable: ClassVar[tuple[str, ...]] = ("ppo.learning_rate", ...)`.
+
+Rules for `make_trainer(config, *, num_runs=None, hparams=None) -> Trainer`:
+- Validate the config and raise `ValueError` with one line naming the bad value. Do not
+  compile or run anything: the workflow calls it before creating the run directory.
+- `num_runs=None`: one run; `init` takes one key, the state has no extra axis.
+- `num_runs=R` (an int >= 1): R independent runs in ONE compiled program. `init` takes
+  keys of shape `[R]` and returns a state whose every leaf has a leading axis of size R
+  (`jax.vmap(init_one)`); `run_chunk` advances all R runs (`jax.vmap` inside the jit);
+  `front(state, run=i)` and `policy(state, member, run=i)` read run i. Run i with key
+  `keys[i]` must compute what a single run with that key computes (up to float
+  reassociation under vmap). The workflow passes `keys[i] = jax.random.key(seed + i)`.
+- `hparams`: `{dotted_field: np.ndarray[R]}`, per-run values of fields listed in
+  `config_cls.vmappable` (only with `num_runs`); the value in `config` is then ignored
+  for that field. Build such fields as arrays inside the state or the vmapped closure.
+  Raise `ValueError` for a field that is not vmappable.
+An algorithm that does not support `num_runs` / `hparams` yet raises
+`NotImplementedError("<name>: num_runs is not supported yet")`; the workflow reports it.
+
+Determinism: `state` is a pytree of arrays only (params, optimiser states, archive,
+replay buffers, RNG keys, shaping state, step counters); nothing lives on the Python
+object between chunks. orbax checkpoints it, so a run restored from a checkpoint taken
+after chunk k ends bit-for-bit where the uninterrupted run ends. `run_chunk` is compiled
+once: the chunk size comes from the config, shapes never change.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
 
 import numpy as np
 
+#: Fields every algorithm config must have (see the module docstring).
+REQUIRED_CONFIG_FIELDS = ("env", "total_steps", "ref_point", "eval_gamma")
+
 
 @dataclass(frozen=True)
 class Front:
-    """The archive as host arrays. `returns: [n, m]` (maximised; the evaluation returns the
-    config names: discounted or not), `weights: [n, m]` simplex weights of the members that
-    produced them, `member: [n]` int ids to restore the policy with `Trainer.policy`."""
+    """One run's archive as host arrays (every objective maximised).
+
+    returns: float `[n, m]`, the evaluated returns of the archive members (discounted with
+        the config's `eval_gamma`; evaluation is deterministic);
+    weights: float `[n, m]`, the simplex weights of the members that produced them;
+    member:  int `[n]`, ids that `Trainer.policy(state, member)` accepts.
+    `n` may change between chunks (the archive grows and shrinks); `n == 0` is allowed.
+    """
 
     returns: np.ndarray
     weights: np.ndarray
     member: np.ndarray
 
 
+Policy = Callable[[Any, Any], Any]
+"""`act(obs, key) -> action` for ONE observation (no batch axis), deterministic (the key
+is accepted for a uniform signature and may be ignored), pure and jittable: the workflow
+vmaps and jits it. `obs` and `action` follow `env.observation_space()` /
+`env.action_space()`."""
+
+
 class Trainer(Protocol):
-    config: Any
-    env: Any  # morl.envs.Environment
-    env_steps_per_chunk: int
+    """What `make_trainer(config, ...)` returns. Attributes are read-only."""
 
-    def init(self, key: Any) -> Any: ...
+    config: Any  # the algorithm config it was built from
+    env: Any  # the morl.envs.Environment it trains on (unwrapped or wrapped)
+    num_runs: int | None  # None, or the size of the leading run axis of `state`
 
-    def run_chunk(self, state: Any) -> tuple[Any, dict[str, Any]]:
-        """Advance training by one chunk. `metrics` holds arrays (per-member returns
-        `[pop, m]` under "member_returns", losses...), already on the host or device."""
+    def init(self, key: Any) -> Any:
+        """The initial state; `key`: one key, or keys `[num_runs]` (see module docstring)."""
+        ...
 
-    def done(self, state: Any) -> bool: ...
+    def run_chunk(self, state: Any) -> tuple[Any, Mapping[str, Any]]:
+        """Advance training by one chunk (the config fixes its size; the last chunk may
+        overshoot `total_steps`). Returns the new state and metrics: a flat dict of
+        arrays. Conventions the workflow logs: scalars (`[]`, or `[R]` with `num_runs`)
+        as TensorBoard scalars `train/<key>`; `"member_returns"`: `[pop, m]` (`[R, pop, m]`)
+        the population's latest evaluated returns, written to metrics.csv."""
+        ...
 
-    def env_steps(self, state: Any) -> int: ...
+    def done(self, state: Any) -> bool:
+        """True once the budget is spent (host bool; reads a counter in `state`)."""
+        ...
 
-    def front(self, state: Any) -> Front: ...
+    def env_steps(self, state: Any) -> int:
+        """Environment steps taken so far by one run (the same for every run)."""
+        ...
 
-    def policy(self, state: Any, member: int) -> Any:
-        """A callable `act(obs, key) -> action` (deterministic) for one archive member."""
+    def front(self, state: Any, run: int = 0) -> Front:
+        """The current archive of run `run` (0 when `num_runs` is None)."""
+        ...
+
+    def policy(self, state: Any, member: int, run: int = 0) -> Policy:
+        """The deterministic policy of archive member `member` (an id from `Front.member`)."""
+        ...
+
+
+class MakeTrainer(Protocol):
+    def __call__(
+        self, config: Any, *, num_runs: int | None = None, hparams: Mapping[str, np.ndarray] | None = None
+    ) -> Trainer: ...
