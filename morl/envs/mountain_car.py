@@ -110,10 +110,8 @@ class MOMountainCar(Environment[MountainCarState, MountainCarParams]):
         return jnp.stack([position, velocity]), next_state, reward, terminated, truncated, {}
 
     def observation_space(self, params=None):
-        params = params or self.default_params
-        low = np.array([params.min_position, -params.max_speed], np.float32)
-        high = np.array([params.max_position, params.max_speed], np.float32)
-        return spaces.Box(low, high, (2,), jnp.float32)
+        """Gymnasium's bounds (static: spaces never depend on traced params)."""
+        return spaces.Box(np.array([-1.2, -0.07], np.float32), np.array([0.6, 0.07], np.float32), (2,), jnp.float32)
 
     def action_space(self, params=None):
         return spaces.Discrete(3)
