@@ -1,0 +1,277 @@
+"""Adapters between MO-Gymnasium and the JAX-native environment API, both ways.
+
+`from_gymnasium(env_id, num_envs)` runs any MO-Gymnasium env on the host as a batch of
+`num_envs` copies (`HostVectorEnv`). A jitted policy drives it from a host loop:
+
+    envs = from_gymnasium("mo-lunar-lander-v3", num_envs=8)
+    act = jax.jit(lambda params, obs, key: policy.apply(params, obs, key))
+    obs = envs.reset(seed=0)                                  # [8, *obs_shape]
+    for t in range(T):
+        key, sub = jax.random.split(key)
+        actions = act(params, obs, sub)                       # [8, *action_shape]
+        obs, reward, terminated, truncated, info = envs.step(actions)  # reward [8, m]
+
+Its conventions are those of `VmapEnv(EpisodeStatistics(AutoReset(env), gamma))`: a
+finished copy is reset inside `step` (same-step reset, not gymnasium 1.x's next-step
+one), the returned observation is the new episode's first one, `info["final_obs"]`
+holds the last observation of the finished episode, and `info` carries
+`episode_return`, `discounted_return`, `episode_length` (of the last finished
+episode per copy) and `done`. The per-copy gymnasium `info` dicts are dropped (their
+structure varies between steps).
+
+`HostVectorEnv.reset_inside_jit` / `step_inside_jit` make the same calls from inside
+`jit` (and `lax.scan`) through `jax.experimental.io_callback(..., ordered=True)`. Not
+`jax.pure_callback`: the host env is stateful, and a pure callback may be dropped,
+duplicated or reordered by the compiler. Each call still costs a device-to-host round
+trip plus the Python stepping of every copy, serialised with the computation; it saves
+the host loop, not the host work (see docs/environments.md for measured figures).
+
+`to_gymnasium(env, seed)` wraps a JAX-native env as a MO-Gymnasium-compatible
+`gymnasium.Env` (vector float32 reward, `reward_space`, `reward_dim`, gymnasium spaces);
+the port's own `params.max_steps` reports `truncated`, so no `TimeLimit` is needed.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import gymnasium
+import jax
+import jax.numpy as jnp
+import numpy as np
+from jax.experimental import io_callback
+
+from morl.envs import spaces
+from morl.envs.core import Environment
+
+# --- spaces ---------------------------------------------------------------------------
+
+
+def _jax_dtype(dtype: Any) -> np.dtype:
+    """The dtype JAX holds without x64: float64 -> float32, int64 -> int32."""
+    dtype = np.dtype(dtype)
+    if np.issubdtype(dtype, np.floating):
+        return np.dtype(np.float32)
+    if np.issubdtype(dtype, np.integer):
+        return np.dtype(np.int32)
+    if dtype == np.bool_:
+        return np.dtype(np.int32)
+    raise TypeError(f"unsupported space dtype {dtype}")
+
+
+def from_gymnasium_space(space: gymnasium.Space) -> spaces.Space:
+    """`gymnasium.spaces.{Discrete, Box, MultiBinary}` -> the `morl.envs.spaces` equivalent."""
+    if isinstance(space, gymnasium.spaces.Discrete):
+        return spaces.Discrete(int(space.n), int(space.start))
+    if isinstance(space, gymnasium.spaces.Box):
+        dtype = _jax_dtype(space.dtype)
+        return spaces.Box(space.low.astype(dtype), space.high.astype(dtype), tuple(space.shape), dtype)
+    if isinstance(space, gymnasium.spaces.MultiBinary) and np.ndim(space.n) == 0:
+        return spaces.MultiBinary(int(space.n))
+    raise TypeError(f"cannot convert gymnasium space {space} (supported: Discrete, Box, 1-D MultiBinary)")
+
+
+def to_gymnasium_space(space: spaces.Space) -> gymnasium.Space:
+    """A `morl.envs.spaces` space -> the `gymnasium.spaces` equivalent."""
+    if isinstance(space, spaces.Discrete):
+        return gymnasium.spaces.Discrete(space.n, start=space.start)
+    if isinstance(space, spaces.Box):
+        dtype = np.dtype(space.dtype)
+        return gymnasium.spaces.Box(space.low.astype(dtype), space.high.astype(dtype), space.shape, dtype)
+    if isinstance(space, spaces.MultiBinary):
+        return gymnasium.spaces.MultiBinary(space.n)
+    raise TypeError(f"cannot convert space {space} to gymnasium")
+
+
+# --- MO-Gymnasium on the host, batched ----------------------------------------------------
+
+
+class HostVectorEnv:
+    """`num_envs` MO-Gymnasium envs stepped in a Python loop, with batched array I/O.
+
+    Shapes: observations `[num_envs, *observation_space.shape]`, actions
+    `[num_envs, *action_space.shape]`, rewards `[num_envs, reward_dim]` float32,
+    flags `[num_envs]` bool. Spaces are `morl.envs.spaces` objects of one copy.
+    """
+
+    def __init__(self, envs: list[gymnasium.Env], gamma: float = 1.0):
+        if not envs:
+            raise ValueError("HostVectorEnv needs at least one env, got num_envs=0")
+        self.envs = envs
+        self.num_envs = len(envs)
+        self.gamma = float(gamma)
+        first = envs[0].unwrapped
+        if not hasattr(first, "reward_space"):
+            raise TypeError(f"{first} has no reward_space: not a multi-objective (MO-Gymnasium) env")
+        self.reward_dim = int(first.reward_space.shape[0])
+        self.observation_space = from_gymnasium_space(envs[0].observation_space)
+        self.action_space = from_gymnasium_space(envs[0].action_space)
+        self._obs_dtype = np.dtype(self.observation_space.dtype)
+        self._action_dtype = np.dtype(self.action_space.dtype)
+        self._zero_stats()
+
+    def _zero_stats(self) -> None:
+        n, m = self.num_envs, self.reward_dim
+        self._return = np.zeros((n, m), np.float32)
+        self._discounted = np.zeros((n, m), np.float32)
+        self._discount = np.ones((n,), np.float32)
+        self._length = np.zeros((n,), np.int32)
+        self._last_return = np.zeros((n, m), np.float32)
+        self._last_discounted = np.zeros((n, m), np.float32)
+        self._last_length = np.zeros((n,), np.int32)
+
+    def _obs(self, obs: Any) -> np.ndarray:
+        return np.asarray(obs).astype(self._obs_dtype)
+
+    def reset(self, seed: int | None = None) -> np.ndarray:
+        """Reset every copy (copy `i` with seed `seed + i`); returns obs `[num_envs, ...]`."""
+        self._zero_stats()
+        obs = [env.reset(seed=None if seed is None else int(seed) + i)[0] for i, env in enumerate(self.envs)]
+        return np.stack([self._obs(o) for o in obs])
+
+    def step(self, actions: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, dict[str, np.ndarray]]:
+        """Step every copy; finished copies are reset in the same call.
+
+        Returns `(obs, reward[n, m] float32, terminated[n], truncated[n], info)`.
+        """
+        actions = np.asarray(actions)
+        expected = (self.num_envs, *self.action_space.shape)
+        if actions.shape != expected:
+            raise ValueError(f"actions have shape {actions.shape}, expected {expected}")
+        n = self.num_envs
+        obs_out = np.zeros((n, *self.observation_space.shape), self._obs_dtype)
+        final_obs = np.zeros_like(obs_out)
+        rewards = np.zeros((n, self.reward_dim), np.float32)
+        terminated = np.zeros((n,), bool)
+        truncated = np.zeros((n,), bool)
+        discrete = isinstance(self.action_space, spaces.Discrete)
+        for i, env in enumerate(self.envs):
+            action = int(actions[i]) if discrete else actions[i].astype(self._action_dtype)
+            obs, reward, term, trunc, _ = env.step(action)
+            rewards[i] = reward
+            terminated[i], truncated[i] = term, trunc
+            final_obs[i] = self._obs(obs)
+            if term or trunc:
+                obs, _ = env.reset()
+            obs_out[i] = self._obs(obs)
+        done = terminated | truncated
+        self._update_stats(rewards, done)
+        info = {
+            "final_obs": final_obs,
+            "episode_return": self._last_return.copy(),
+            "discounted_return": self._last_discounted.copy(),
+            "episode_length": self._last_length.copy(),
+            "done": done,
+        }
+        return obs_out, rewards, terminated, truncated, info
+
+    def _update_stats(self, rewards: np.ndarray, done: np.ndarray) -> None:
+        self._return += rewards
+        self._discounted += self._discount[:, None] * rewards
+        self._length += 1
+        self._discount *= np.float32(self.gamma)
+        self._last_return[done] = self._return[done]
+        self._last_discounted[done] = self._discounted[done]
+        self._last_length[done] = self._length[done]
+        self._return[done] = 0.0
+        self._discounted[done] = 0.0
+        self._length[done] = 0
+        self._discount[done] = 1.0
+
+    # --- from inside jit ---------------------------------------------------------------
+    def _shapes(self) -> tuple[jax.ShapeDtypeStruct, ...]:
+        n, m = self.num_envs, self.reward_dim
+        obs = jax.ShapeDtypeStruct((n, *self.observation_space.shape), self._obs_dtype)
+        flag = jax.ShapeDtypeStruct((n,), np.bool_)
+        vector = jax.ShapeDtypeStruct((n, m), np.float32)
+        info = {
+            "final_obs": obs,
+            "episode_return": vector,
+            "discounted_return": vector,
+            "episode_length": jax.ShapeDtypeStruct((n,), np.int32),
+            "done": flag,
+        }
+        return obs, vector, flag, flag, info
+
+    def reset_inside_jit(self, seed: jax.Array) -> jax.Array:
+        """`reset` callable inside `jit`/`lax.scan` (ordered host callback); `seed` int32 scalar."""
+        obs_shape = self._shapes()[0]
+        return io_callback(lambda s: self.reset(int(s)), obs_shape, jnp.asarray(seed, jnp.int32), ordered=True)
+
+    def step_inside_jit(self, actions: jax.Array):
+        """`step` callable inside `jit`/`lax.scan` (ordered host callback); same outputs as `step`."""
+        actions = jnp.asarray(actions)
+        expected = (self.num_envs, *self.action_space.shape)
+        if actions.shape != expected:
+            raise ValueError(f"actions have shape {actions.shape}, expected {expected}")
+        return io_callback(self.step, self._shapes(), actions.astype(self._action_dtype), ordered=True)
+
+    def close(self) -> None:
+        for env in self.envs:
+            env.close()
+
+
+def from_gymnasium(env_id: str, num_envs: int, *, gamma: float = 1.0, **kwargs: Any) -> HostVectorEnv:
+    """`num_envs` copies of MO-Gymnasium's `env_id` (built with `mo_gymnasium.make(env_id,
+    **kwargs)`, so registered time limits apply) as a `HostVectorEnv`; `gamma` is the
+    discount of `info["discounted_return"]`."""
+    import mo_gymnasium as mo_gym  # registers the MO-Gymnasium ids
+
+    if int(num_envs) < 1:
+        raise ValueError(f"num_envs must be >= 1, got {num_envs}")
+    try:
+        envs = [mo_gym.make(env_id, **kwargs) for _ in range(int(num_envs))]
+    except gymnasium.error.Error as err:
+        raise ValueError(f"MO-Gymnasium cannot make '{env_id}': {err}") from None
+    return HostVectorEnv(envs, gamma=gamma)
+
+
+# --- a JAX-native env as a gymnasium.Env ---------------------------------------------------
+
+
+class GymnasiumEnv(gymnasium.Env):
+    """One JAX-native env behind the (MO-)Gymnasium API; jitted reset/step, numpy I/O.
+
+    `step` returns a float32 reward vector `[reward_dim]`. The env does not reset itself:
+    call `reset()` after `terminated or truncated`, as with any gymnasium env.
+    """
+
+    metadata = {"render_modes": []}
+
+    def __init__(self, env: Environment, seed: int = 0, params: Any = None):
+        self.env = env
+        self.params = env.default_params if params is None else params
+        self.observation_space = to_gymnasium_space(env.observation_space(self.params))
+        self.action_space = to_gymnasium_space(env.action_space(self.params))
+        self.reward_dim = env.reward_dim
+        self.reward_space = gymnasium.spaces.Box(-np.inf, np.inf, (env.reward_dim,), np.float32)
+        self._action_dtype = np.dtype(env.action_space(self.params).dtype)
+        self._key = jax.random.key(seed)
+        self._reset = jax.jit(env.reset)
+        self._step = jax.jit(env.step)
+        self._state = None
+
+    def reset(self, *, seed: int | None = None, options: dict | None = None):
+        super().reset(seed=seed)
+        if seed is not None:
+            self._key = jax.random.key(seed)
+        self._key, key = jax.random.split(self._key)
+        obs, self._state = self._reset(key, self.params)
+        return np.asarray(obs), {}
+
+    def step(self, action: Any):
+        if self._state is None:
+            raise RuntimeError(f"{self.env.name}: call reset() before step()")
+        self._key, key = jax.random.split(self._key)
+        action = jnp.asarray(np.asarray(action, self._action_dtype))
+        obs, self._state, reward, terminated, truncated, info = self._step(key, self._state, action, self.params)
+        info = {name: np.asarray(value) for name, value in info.items()}
+        return np.asarray(obs), np.asarray(reward), bool(terminated), bool(truncated), info
+
+
+def to_gymnasium(env: Environment, seed: int = 0) -> GymnasiumEnv:
+    """Wrap a JAX-native env as a MO-Gymnasium-compatible `gymnasium.Env`; `seed` seeds
+    its JAX key until `reset(seed=...)` reseeds it."""
+    if not isinstance(env, Environment):
+        raise TypeError(f"to_gymnasium expects a morl.envs.Environment, got {type(env).__name__}")
+    return GymnasiumEnv(env, seed=seed)
