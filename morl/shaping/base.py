@@ -158,3 +158,13 @@ def is_concrete(value: Any) -> bool:
     """False for tracers (a constructor called under `vmap`/`jit`), so validation of
     parameter values runs only where they are known."""
     return not any(isinstance(leaf, jax.core.Tracer) for leaf in jax.tree_util.tree_leaves(value))
+
+
+def per_objective(transform_name: str, arg_name: str, value: Any, reward_dim: int) -> jax.Array:
+    """`value` (a scalar or `[m]`) as a float32 `[m]` array; a one-line error otherwise."""
+    array = jnp.asarray(value, jnp.float32)
+    if array.shape not in ((), (reward_dim,)):
+        raise ValueError(
+            f"{transform_name}: {arg_name} has shape {array.shape}, expected () or ({reward_dim},) for {reward_dim} objectives"
+        )
+    return jnp.broadcast_to(array, (reward_dim,))

@@ -73,3 +73,31 @@ def test_bad_arguments_named():
         normalize(eps=0.0)
     with pytest.raises(ValueError, match="returns=True"):
         normalize(gamma=0.9)
+
+
+def test_matches_mo_gymnasium_normalize_reward_within_an_episode():
+    # MONormalizeReward (Gymnasium's NormalizeReward per objective) starts its statistics
+    # with a pseudo-count of 1e-4 and resets on `terminated`; within one episode, after a
+    # few steps, the two agree up to that pseudo-count.
+    import mo_gymnasium as mo_gym
+    from mo_gymnasium.wrappers import MONormalizeReward
+
+    gamma, steps = 0.99, 150
+    env = mo_gym.make("mo-mountaincar-v0")
+    for idx in range(3):
+        env = MONormalizeReward(env, idx=idx, gamma=gamma)
+    raw = mo_gym.make("mo-mountaincar-v0")
+    env.reset(seed=0)
+    raw.reset(seed=0)
+    rng = np.random.default_rng(0)
+    transform = normalize(returns=True)
+    state = transform.init(3)
+    step = jax.jit(transform.apply)
+    for t in range(steps):
+        action = int(rng.integers(3))
+        _, theirs, term, trunc, _ = env.step(action)
+        _, reward, raw_term, _, _ = raw.step(action)
+        assert not term and not raw_term and not trunc
+        ours, state = step(state, jnp.asarray(reward, jnp.float32), context(done=False, discount=gamma))
+        if t >= 20:
+            np.testing.assert_allclose(np.asarray(ours), theirs, rtol=1e-3, atol=1e-4, err_msg=f"step {t}")
