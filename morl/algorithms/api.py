@@ -87,7 +87,9 @@ Policy = Callable[[Any, Any], Any]
 """`act(obs, key) -> action` for ONE observation (no batch axis), deterministic (the key
 is accepted for a uniform signature and may be ignored), pure and jittable: the workflow
 vmaps and jits it. `obs` and `action` follow `env.observation_space()` /
-`env.action_space()`."""
+`env.action_space()`. Prefer returning `jax.tree_util.Partial(apply, params)`: a Partial
+is a pytree, so `morl eval` passes every archive member to ONE compiled rollout instead
+of compiling one per member."""
 
 
 class Trainer(Protocol):

@@ -1,0 +1,368 @@
+"""Typed experiment configs: frozen dataclasses loaded from YAML or Python, overridable by
+dotted keys, validated before anything is written or compiled.
+
+An experiment is `Experiment(algorithm, seed, num_seeds, grid, log, algo)`, where `algo`
+is the registered algorithm's own config dataclass (see `morl.algorithms.api`). In YAML:
+
+    algorithm: morld
+    seed: 0
+    log: {checkpoint_every: 20}
+    algo:
+      env: deep-sea-treasure-v0
+      total_steps: 100000
+      ppo: {learning_rate: 3.0e-4}
+
+Dotted keys address any field: `log.checkpoint_every`, `algo.ppo.learning_rate`, and, as
+a shorthand, `ppo.learning_rate` (a key whose first part is not an `Experiment` field is
+looked up in `algo`). Values given as strings (command line, YAML 1.1's `1e-3`) are
+parsed by the field's type. Every failure is a `ConfigError` (a `ValueError`) whose
+message is one line naming the key.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+import itertools
+import types
+import typing
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal, Union
+
+import yaml
+
+#: Hypervolume reference points the field uses (ALGORITHMS.md, section 6), for configs
+#: that leave `ref_point` as None. Maximisation: every point of a front dominates it.
+DEFAULT_REF_POINTS: dict[str, tuple[float, ...]] = {
+    "deep-sea-treasure-v0": (0.0, -25.0),
+    "deep-sea-treasure-concave-v0": (0.0, -25.0),
+    "deep-sea-treasure-mirrored-v0": (0.0, -25.0),
+    "fruit-tree-v0": (0.0,) * 6,
+    "minecart-v0": (-1.0, -1.0, -200.0),
+    "minecart-deterministic-v0": (-1.0, -1.0, -200.0),
+}
+
+
+class ConfigError(ValueError):
+    """A bad config key or value; the message is one line naming it."""
+
+
+@dataclass(frozen=True)
+class LogConfig:
+    """What the training loop writes and how often (periods count chunks)."""
+
+    checkpoint_every: int = 10  # chunks between checkpoints; 0: only at the end
+    keep_checkpoints: int = 2  # most recent checkpoints kept on disk
+    metrics_every: int = 1  # chunks between metric rows (front metrics on the host)
+    tensorboard: bool = True
+    eu_weights: int = 50  # evenly spread simplex weights for expected utility / MUL
+    progress: bool = True  # rich progress bar on the terminal
+
+
+@dataclass(frozen=True)
+class Experiment:
+    """A whole `morl train` job. Runs: every point of `grid` (a Cartesian product over
+    vmappable fields) times `num_seeds` seeds `seed, seed+1, ...`; more than one run
+    trains in one compiled program (`make_trainer(config, num_runs=...)`)."""
+
+    algorithm: str = "morld"
+    seed: int = 0
+    num_seeds: int = 1
+    grid: dict[str, tuple[float, ...]] = field(default_factory=dict)
+    log: LogConfig = LogConfig()
+    algo: Any = None  # the algorithm's config dataclass; None: its defaults
+
+
+_TOP_FIELDS = tuple(f.name for f in dataclasses.fields(Experiment))
+
+
+def run_points(experiment: Experiment) -> list[tuple[int, dict[str, float]]]:
+    """`(seed, grid values)` of every run, grid point major: run `i` is grid point
+    `i // num_seeds` with seed `seed + i % num_seeds`."""
+    keys = list(experiment.grid)
+    points = [dict(zip(keys, values)) for values in itertools.product(*experiment.grid.values())] or [{}]
+    return [(experiment.seed + s, p) for p in points for s in range(experiment.num_seeds)]
+
+
+# --- loading ---------------------------------------------------------------------------
+
+
+def load_file(path: str | Path) -> dict[str, Any]:
+    """A config file as a raw nested dict: YAML (`.yaml`/`.yml`) or a Python file that
+    defines `config` (an `Experiment`, a registered algorithm's config, or a dict)."""
+    path = Path(path)
+    if not path.is_file():
+        raise ConfigError(f"config file '{path}' does not exist")
+    if path.suffix in (".yaml", ".yml"):
+        try:
+            data = yaml.safe_load(path.read_text()) or {}
+        except yaml.YAMLError as err:
+            raise ConfigError(f"config file '{path}' is not valid YAML: {str(err).splitlines()[0]}") from None
+    elif path.suffix == ".py":
+        import runpy
+
+        namespace = runpy.run_path(str(path))
+        if "config" not in namespace:
+            raise ConfigError(f"config file '{path}' defines no variable 'config'")
+        data = _raw_from_object(namespace["config"], path)
+    else:
+        raise ConfigError(f"config file '{path}' must end in .yaml, .yml or .py")
+    if not isinstance(data, dict):
+        raise ConfigError(f"config file '{path}' must hold a mapping, got {type(data).__name__}")
+    return data
+
+
+def _raw_from_object(obj: Any, path: Path) -> dict[str, Any]:
+    from morl.algorithms import _REGISTRY
+
+    if isinstance(obj, Experiment):
+        return to_dict(obj)
+    if isinstance(obj, dict):
+        return obj
+    for algo in _REGISTRY.values():
+        if isinstance(obj, algo.config_cls):
+            return {"algorithm": algo.name, "algo": to_dict(obj)}
+    raise ConfigError(f"config file '{path}': 'config' is a {type(obj).__name__}, not an Experiment, dict or algorithm config")
+
+
+def parse_assignment(text: str) -> tuple[str, str]:
+    """`"ppo.learning_rate=1e-3"` -> `("ppo.learning_rate", "1e-3")`."""
+    key, sep, value = text.partition("=")
+    if not sep or not key.strip():
+        raise ConfigError(f"override '{text}' must look like key=value")
+    return key.strip(), value.strip()
+
+
+def build(raw: Mapping[str, Any] | None = None, overrides: Iterable[tuple[str, Any]] = ()) -> Experiment:
+    """The typed `Experiment` from a raw dict plus `(dotted_key, value)` overrides applied
+    in order. Unknown keys and wrong types raise `ConfigError`; nothing is compiled."""
+    from morl.algorithms import get_algorithm
+
+    raw = _deep_copy(dict(raw or {}))
+    overrides = list(overrides)
+    for key, value in overrides:  # the algorithm decides how other keys resolve
+        if key == "algorithm":
+            raw["algorithm"] = value
+    name = raw.get("algorithm", Experiment.algorithm)
+    if not isinstance(name, str):
+        raise ConfigError(f"config key 'algorithm' expects a name, got {name!r}")
+    config_cls = get_algorithm(name).config_cls
+    clash = [f.name for f in dataclasses.fields(config_cls) if f.name in _TOP_FIELDS]
+    if clash:
+        raise ConfigError(f"algorithm '{name}': config fields {clash} clash with experiment keys {list(_TOP_FIELDS)}")
+    for key, value in overrides:
+        _assign(raw, _qualify(key), value)
+    algo_raw = raw.pop("algo", None)
+    experiment = _convert(raw, Experiment, "", allow_missing_algo=True)
+    algo = _convert({} if algo_raw is None else algo_raw, config_cls, "algo")
+    experiment = dataclasses.replace(experiment, algo=algo)
+    _check_experiment(experiment)
+    return experiment
+
+
+def _check_experiment(experiment: Experiment) -> None:
+    if experiment.num_seeds < 1:
+        raise ConfigError(f"config key 'num_seeds' must be >= 1, got {experiment.num_seeds}")
+    log = experiment.log
+    for key in ("checkpoint_every", "keep_checkpoints", "metrics_every", "eu_weights"):
+        value = getattr(log, key)
+        low = 0 if key == "checkpoint_every" else 1
+        if value < low:
+            raise ConfigError(f"config key 'log.{key}' must be >= {low}, got {value}")
+    vmappable = getattr(type(experiment.algo), "vmappable", ())
+    for key, values in experiment.grid.items():
+        name = key.removeprefix("algo.")
+        if name not in vmappable:
+            raise ConfigError(
+                f"grid key '{key}' is not a vmappable field of {experiment.algorithm} (vmappable: {list(vmappable) or 'none'})"
+            )
+        if len(values) == 0:
+            raise ConfigError(f"grid key '{key}' has no values")
+        _lookup(experiment.algo, name, f"grid key '{key}'")
+
+
+def _qualify(key: str) -> str:
+    head = key.split(".", 1)[0]
+    return key if head in _TOP_FIELDS else f"algo.{key}"
+
+
+def _assign(raw: dict[str, Any], dotted: str, value: Any) -> None:
+    parts = dotted.split(".")
+    if parts[0] == "grid" and len(parts) > 1:  # grid keys are themselves dotted
+        parts = ["grid", ".".join(parts[1:])]
+    node = raw
+    for i, part in enumerate(parts[:-1]):
+        child = node.get(part)
+        if child is None:
+            child = node[part] = {}
+        elif not isinstance(child, dict):
+            child = node[part] = to_dict(child) if dataclasses.is_dataclass(child) else child
+            if not isinstance(child, dict):
+                raise ConfigError(f"config key '{'.'.join(parts[: i + 1])}' is a value, not a section")
+        node = child
+    node[parts[-1]] = value
+
+
+def _lookup(obj: Any, dotted: str, what: str) -> Any:
+    for part in dotted.split("."):
+        if not dataclasses.is_dataclass(obj) or part not in {f.name for f in dataclasses.fields(obj)}:
+            raise ConfigError(f"{what}: no config field '{dotted}'")
+        obj = getattr(obj, part)
+    return obj
+
+
+def _deep_copy(data: Any) -> Any:
+    if isinstance(data, dict):
+        return {k: _deep_copy(v) for k, v in data.items()}
+    return data
+
+
+# --- typed conversion ------------------------------------------------------------------
+
+
+def _convert(value: Any, tp: Any, key: str, allow_missing_algo: bool = False) -> Any:
+    where = f"config key '{key}'" if key else "config"
+    if dataclasses.is_dataclass(tp):
+        if isinstance(value, tp):
+            return value
+        if not isinstance(value, Mapping):
+            raise ConfigError(f"{where} is a section of {tp.__name__}, got {value!r}")
+        hints = typing.get_type_hints(tp)
+        fields = {f.name: f for f in dataclasses.fields(tp)}
+        for name in value:
+            if name not in fields:
+                full = f"{key}.{name}" if key else str(name)
+                close = difflib.get_close_matches(str(name), fields, n=1)
+                hint = f" (did you mean '{(key + '.') if key else ''}{close[0]}'?)" if close else ""
+                raise ConfigError(f"unknown config key '{full}'{hint}; known: {', '.join(fields)}")
+        kwargs = {}
+        for name, value_ in value.items():
+            kwargs[name] = _convert(value_, hints[name], f"{key}.{name}" if key else name)
+        return tp(**kwargs)
+    origin, args = typing.get_origin(tp), typing.get_args(tp)
+    if tp is Any:
+        return value
+    if origin in (Union, types.UnionType):
+        if value is None or (isinstance(value, str) and value.lower() in ("none", "null")):
+            if type(None) in args:
+                return None
+        errors = []
+        for arg in args:
+            if arg is type(None):
+                continue
+            try:
+                return _convert(value, arg, key)
+            except ConfigError as err:
+                errors.append(err)
+        raise errors[0] if len(errors) == 1 else ConfigError(f"{where} expects {_type_name(tp)}, got {value!r}")
+    if origin is Literal:
+        if value in args:
+            return value
+        raise ConfigError(f"{where} expects one of {list(args)}, got {value!r}")
+    if origin is tuple:
+        items = _as_sequence(value, where, tp)
+        if len(args) == 2 and args[1] is Ellipsis:
+            return tuple(_convert(v, args[0], f"{key}[{i}]") for i, v in enumerate(items))
+        if len(items) != len(args):
+            raise ConfigError(f"{where} expects {len(args)} values, got {len(items)}: {value!r}")
+        return tuple(_convert(v, a, f"{key}[{i}]") for i, (v, a) in enumerate(zip(items, args)))
+    if origin is dict:
+        if not isinstance(value, Mapping):
+            raise ConfigError(f"{where} expects a mapping, got {value!r}")
+        return {str(k): _convert(v, args[1], f"{key}.{k}") for k, v in value.items()}
+    if tp is bool:
+        if isinstance(value, bool):
+            return value
+        if isinstance(value, str) and value.lower() in _BOOLS:
+            return _BOOLS[value.lower()]
+    elif tp is int:
+        if isinstance(value, int) and not isinstance(value, bool):
+            return value
+        if isinstance(value, (str, float)) and not isinstance(value, bool):
+            parsed = _parse_number(value)
+            if parsed is not None and float(parsed).is_integer():
+                return int(parsed)
+    elif tp is float:
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            return float(value)
+        if isinstance(value, str):
+            parsed = _parse_number(value)
+            if parsed is not None:
+                return float(parsed)
+    elif tp is str:
+        if isinstance(value, str):
+            return value
+    else:
+        raise ConfigError(f"{where} has a type the config loader does not handle: {tp!r}")
+    raise ConfigError(f"{where} expects {_type_name(tp)}, got {value!r}")
+
+
+_BOOLS = {"true": True, "false": False, "yes": True, "no": False, "1": True, "0": False, "on": True, "off": False}
+
+
+def _parse_number(text: str | float) -> float | None:
+    if isinstance(text, float):
+        return text
+    try:
+        return float(text.replace("_", ""))
+    except ValueError:
+        return None
+
+
+def _as_sequence(value: Any, where: str, tp: Any) -> list[Any]:
+    if isinstance(value, (list, tuple)):
+        return list(value)
+    if isinstance(value, str):
+        text = value.strip()
+        if text[:1] in "([" and text[-1:] in ")]":
+            text = text[1:-1]
+        return [part.strip() for part in text.split(",") if part.strip()]
+    raise ConfigError(f"{where} expects {_type_name(tp)}, got {value!r}")
+
+
+def _type_name(tp: Any) -> str:
+    if isinstance(tp, type):
+        return tp.__name__
+    return str(tp).replace("typing.", "")
+
+
+# --- output ----------------------------------------------------------------------------
+
+
+def to_dict(obj: Any) -> Any:
+    """Plain nested dicts / lists / scalars, ready for YAML or JSON."""
+    if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
+        return {f.name: to_dict(getattr(obj, f.name)) for f in dataclasses.fields(obj)}
+    if isinstance(obj, dict):
+        return {str(k): to_dict(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [to_dict(v) for v in obj]
+    return obj
+
+
+def to_yaml(experiment: Experiment) -> str:
+    return yaml.safe_dump(to_dict(experiment), sort_keys=False)
+
+
+def flatten(data: Any, prefix: str = "") -> dict[str, Any]:
+    """`{"a": {"b": 1}}` -> `{"a.b": 1}` (dataclasses are flattened too)."""
+    data = to_dict(data)
+    if not isinstance(data, dict) or (prefix == "grid"):
+        return {prefix: data}
+    out: dict[str, Any] = {}
+    for k, v in data.items():
+        out.update(flatten(v, f"{prefix}.{k}" if prefix else k))
+    if not data and prefix:
+        out[prefix] = {}
+    return out
+
+
+def first_difference(a: Experiment, b: Experiment) -> str | None:
+    """The first dotted key whose value differs between two experiments, or None."""
+    fa, fb = flatten(a), flatten(b)
+    for key in sorted(set(fa) | set(fb)):
+        if fa.get(key, "<missing>") != fb.get(key, "<missing>"):
+            return key
+    return None

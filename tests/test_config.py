@@ -1,0 +1,96 @@
+"""Typed experiment configs: YAML / Python files, dotted overrides, one-line errors."""
+
+import dataclasses
+
+import pytest
+import yaml
+
+import tests.io.fake_trainer  # noqa: F401  registers algorithm "fake"
+from morl import config
+from morl.config import ConfigError, build
+from tests.io.fake_trainer import FakeConfig
+
+
+def test_defaults_and_dotted_overrides_are_typed():
+    exp = build(
+        {"algorithm": "fake"},
+        [("seed", "3"), ("log.checkpoint_every", "5"), ("step_size", "1e-3"), ("algo.ref_point", "0,-25"), ("total_steps", "1e4")],
+    )
+    assert exp.seed == 3 and isinstance(exp.seed, int)
+    assert exp.log.checkpoint_every == 5
+    assert exp.algo.step_size == pytest.approx(1e-3) and isinstance(exp.algo.step_size, float)
+    assert exp.algo.ref_point == (0.0, -25.0)
+    assert exp.algo.total_steps == 10_000 and isinstance(exp.algo.total_steps, int)
+    assert exp.algo.pop == FakeConfig().pop  # untouched fields keep the dataclass default
+
+
+def test_yaml_round_trip(tmp_path):
+    exp = build({"algorithm": "fake", "num_seeds": 2, "algo": {"pop": 7, "ref_point": [1, 2]}})
+    path = tmp_path / "exp.yaml"
+    path.write_text(config.to_yaml(exp))
+    data = yaml.safe_load(path.read_text())  # plain YAML, readable by anything
+    assert data["algo"]["pop"] == 7 and data["algo"]["ref_point"] == [1.0, 2.0]
+    again = build(config.load_file(path))
+    assert again == exp
+    assert config.first_difference(exp, again) is None
+
+
+def test_yaml_1_1_float_strings_are_parsed(tmp_path):
+    path = tmp_path / "exp.yaml"
+    path.write_text("algorithm: fake\nalgo:\n  step_size: 1e-3\n")  # PyYAML reads '1e-3' as a string
+    assert yaml.safe_load(path.read_text())["algo"]["step_size"] == "1e-3"
+    assert build(config.load_file(path)).algo.step_size == pytest.approx(1e-3)
+
+
+def test_python_config_file(tmp_path):
+    path = tmp_path / "exp.py"
+    path.write_text("from tests.io.fake_trainer import FakeConfig\nconfig = FakeConfig(pop=5, total_steps=300)\n")
+    exp = build(config.load_file(path))
+    assert exp.algorithm == "fake" and exp.algo.pop == 5 and exp.algo.total_steps == 300
+
+
+@pytest.mark.parametrize(
+    "overrides, culprit",
+    [
+        ([("algo.pops", "3")], "algo.pops"),
+        ([("log.checkpoint_evry", "3")], "log.checkpoint_evry"),
+        ([("pop", "three")], "algo.pop"),
+        ([("pop", "2.5")], "algo.pop"),
+        ([("log.tensorboard", "maybe")], "log.tensorboard"),
+        ([("ref_point", "a,b")], "algo.ref_point"),
+        ([("seed", True)], "seed"),
+        ([("algorithm", "nope")], "nope"),
+        ([("num_seeds", "0")], "num_seeds"),
+        ([("grid.pop", ["1", "2"])], "grid key 'pop'"),
+    ],
+)
+def test_bad_input_is_one_line_naming_the_culprit(overrides, culprit):
+    with pytest.raises(ValueError) as info:
+        build({"algorithm": "fake"}, overrides)
+    message = str(info.value)
+    assert culprit in message and "\n" not in message
+
+
+def test_unknown_key_suggests_the_close_one():
+    with pytest.raises(ConfigError, match="did you mean 'algo.pop'"):
+        build({"algorithm": "fake", "algo": {"popp": 3}})
+
+
+def test_grid_over_vmappable_field():
+    exp = build({"algorithm": "fake"}, [("grid.step_size", ["0.1", "0.2"]), ("num_seeds", 3), ("seed", 10)])
+    assert exp.grid == {"step_size": (0.1, 0.2)}
+    runs = config.run_points(exp)
+    assert len(runs) == 6
+    assert runs[0] == (10, {"step_size": 0.1}) and runs[5] == (12, {"step_size": 0.2})
+
+
+def test_experiment_is_frozen():
+    exp = build({"algorithm": "fake"})
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        exp.seed = 4  # type: ignore[misc]
+
+
+def test_parse_assignment_errors_name_the_text():
+    assert config.parse_assignment("ppo.lr = 3") == ("ppo.lr", "3")
+    with pytest.raises(ConfigError, match="'nonsense'"):
+        config.parse_assignment("nonsense")
