@@ -101,3 +101,15 @@ def test_matches_mo_gymnasium_normalize_reward_within_an_episode():
         ours, state = step(state, jnp.asarray(reward, jnp.float32), context(done=False, discount=gamma))
         if t >= 20:
             np.testing.assert_allclose(np.asarray(ours), theirs, rtol=1e-3, atol=1e-4, err_msg=f"step {t}")
+
+
+@pytest.mark.parametrize("returns", [False, True])
+def test_gradient_skips_statistics(returns):
+    # with the statistics behind stop_gradient, d out / d r is exactly 1 / sqrt(var + eps)
+    rewards, done = _stream(steps=6, seed=3)
+    transform = normalize(returns=returns)
+    _, state = _run(transform, rewards[:-1], done[:-1], discount=0.9)
+    ctx = context(rewards.shape[1:-1], done=done[-1], discount=0.9)
+    grad = jax.grad(lambda r: jnp.sum(transform.apply(state, r, ctx)[0]))(jnp.asarray(rewards[-1]))
+    _, after = transform.apply(state, jnp.asarray(rewards[-1]), ctx)
+    np.testing.assert_allclose(grad, np.broadcast_to(1.0 / np.sqrt(after.moments.var + 1e-8), grad.shape), rtol=1e-5)
