@@ -99,7 +99,7 @@ def _shaped_rewards(transform, positions, next_pos, reward, terminated):
 
 def _greedy_policies(scalar_rewards, next_index, terminated, iterations=2500):
     """Optimal deterministic policies `[W, S]` of the discounted MDP for the scalar
-    rewards `[W, S, A]` by value iteration (error below gamma**2500 * max|Q| ~ 1e-8)."""
+    rewards `[W, S, A]` by value iteration (error below gamma**2500 * max|Q| < 1e-7)."""
     q = np.zeros_like(scalar_rewards)
     continues = GAMMA * ~terminated
     for _ in range(iterations):
