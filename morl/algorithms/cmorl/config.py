@@ -1,0 +1,226 @@
+"""C-MORL configuration: one frozen, validated dataclass (`CMORLConfig`).
+
+Budget convention: every step count is **environment steps summed over all policies**
+(what the env functions are called on), evaluation episodes excluded. The run is
+
+    init stage    num_policies PPO policies x init_updates updates (evaluated every
+                  eval_interval updates into the archive)
+    extension     extension_rounds rounds, each (barrier with threshold="policy") one
+                  probe rollout per selected policy (n_select x batch steps: the
+                  threshold's return estimate in the critic's units) and
+                  n_select x m constrained PPO problems x extension_updates updates,
+                  evaluated once at the end of the round
+
+`init_updates` and `extension_rounds` are derived from `init_steps` / `total_steps` and
+the PPO batch (`ppo.num_envs * ppo.num_steps`), rounded down to whole units; the
+`budget()` method reports the exact figures the run will use.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from typing import ClassVar
+
+import numpy as np
+
+from morl.agents.ppo.config import PPOConfig, PPOHyperparams
+from morl.config import DEFAULT_REF_POINTS
+
+CONSTRAINTS: tuple[str, ...] = ("barrier", "lagrangian")
+THRESHOLDS: tuple[str, ...] = ("policy", "minibatch")
+INIT_WEIGHTS: tuple[str, ...] = ("lattice", "one-hot")
+
+
+@dataclasses.dataclass(frozen=True)
+class Budget:
+    """The whole schedule in integers (see the module docstring)."""
+
+    batch_size: int  # env steps per PPO update of one policy
+    init_updates: int  # per policy
+    init_chunks: int  # evaluations during the init stage
+    extension_rounds: int
+    n_select: int
+    problems_per_round: int  # n_select * m
+    init_steps: int  # env steps actually spent, all policies
+    extension_steps: int
+    total_steps: int
+
+
+@dataclasses.dataclass(frozen=True)
+class PPONumbers:
+    """PPO's per-member numbers (`morl.agents.ppo.PPOHyperparams`) as plain config floats.
+    Defaults: the C-MORL public code (lr 3e-4, gamma 0.995, GAE 0.95, clip 0.2, grad-norm 0.5)."""
+
+    learning_rate: float = 3e-4
+    gamma: float = 0.995
+    gae_lambda: float = 0.95
+    clip_eps: float = 0.2
+    ent_coef: float = 0.0
+    vf_coef: float = 0.5
+    max_grad_norm: float = 0.5
+
+    def hyperparams(self) -> PPOHyperparams:
+        return PPOHyperparams(**dataclasses.asdict(self)).validate()
+
+
+@dataclasses.dataclass(frozen=True)
+class CMORLConfig:
+    """C-MORL settings (Liu et al., ICLR 2025). Defaults are the paper's where it states one.
+
+    - `env`: a `morl.envs` id. `ref_point`: hypervolume reference (length m; None: the
+      field's convention `morl.config.DEFAULT_REF_POINTS`); archive points must dominate
+      it strictly. `eval_gamma`: discount of the evaluated returns (the archive's units).
+    - `num_policies` (M) weight vectors from `init_weights` ("lattice": evenly spread on
+      the simplex; "one-hot": the corners, M must equal m). Trained at once on `w . A`.
+    - `init_steps` / `total_steps`: nominal T_init / T (see the module docstring).
+    - `eval_interval`: PPO updates between evaluations in the init stage;
+      `eval_episodes` deterministic episodes per evaluation (the PPO config's
+      `eval_gamma` is overridden with the top-level one). `buffer_size`: archive
+      capacity (crowding-distance eviction).
+    - `total_steps` budget: see the module docstring (the threshold probe rollouts count).
+    - Extension: `beta` (constraint level), `barrier_t` (log-barrier temperature t),
+      `extension_updates` PPO updates per round, `n_select` policies per round
+      (None: 5 for two objectives, 6 otherwise).
+    - `constraint`: "barrier" (the paper's interior-point log barrier) or "lagrangian"
+      (dual ascent, one multiplier per constraint, step `lagrange_lr`).
+    - `threshold`: "policy" (the paper: `beta`-relaxation of the selected policy's
+      return, fixed for the round) or "minibatch" (the public code: of the current
+      minibatch's mean return).
+    - `barrier_eps`: floor of the log-barrier argument (relative to the threshold scale).
+    - `ppo`: PPO's static structure; `hyper`: its numbers.
+    """
+
+    vmappable: ClassVar[tuple[str, ...]] = (
+        "beta", "barrier_t", "lagrange_lr", "hyper.learning_rate", "hyper.ent_coef", "hyper.clip_eps",
+    )
+
+    env: str = "deep-sea-treasure-v0"
+    total_steps: int = 500_000
+    ref_point: tuple[float, ...] | None = None
+    eval_gamma: float = 0.99
+    init_steps: int = 200_000
+    num_policies: int = 6
+    init_weights: str = "lattice"
+    eval_interval: int = 10
+    eval_episodes: int = 1
+    buffer_size: int = 200
+    beta: float = 0.9
+    barrier_t: float = 20.0
+    barrier_eps: float = 1e-3
+    extension_updates: int = 20
+    n_select: int | None = None
+    constraint: str = "barrier"
+    threshold: str = "policy"
+    lagrange_lr: float = 0.05
+    ppo: PPOConfig = PPOConfig(num_envs=8, num_steps=128, num_epochs=10, num_minibatches=32)
+    hyper: PPONumbers = PPONumbers()
+
+    def __post_init__(self) -> None:
+        if self.ref_point is not None:
+            object.__setattr__(self, "ref_point", tuple(float(v) for v in np.ravel(self.ref_point)))
+        if not (isinstance(self.beta, (int, float)) and 0.0 < self.beta < 1.0):
+            raise ValueError(f"CMORLConfig.beta={self.beta!r} must lie in the open interval (0, 1)")
+        for name in ("barrier_t", "barrier_eps", "lagrange_lr"):
+            value = getattr(self, name)
+            if not (isinstance(value, (int, float)) and math.isfinite(value) and value > 0):
+                raise ValueError(f"CMORLConfig.{name}={value!r} must be a positive finite number")
+        for name in ("total_steps", "init_steps", "num_policies", "eval_interval", "eval_episodes", "buffer_size",
+                     "extension_updates"):
+            value = getattr(self, name)
+            if not isinstance(value, (int, np.integer)) or isinstance(value, bool) or value < 1:
+                raise ValueError(f"CMORLConfig.{name}={value!r} must be a positive int")
+        if self.n_select is not None and (not isinstance(self.n_select, (int, np.integer)) or self.n_select < 1):
+            raise ValueError(f"CMORLConfig.n_select={self.n_select!r} must be a positive int or None")
+        if self.init_steps >= self.total_steps:
+            raise ValueError(
+                f"CMORLConfig.init_steps={self.init_steps} must be smaller than total_steps={self.total_steps}"
+            )
+        if not 0.0 < self.eval_gamma <= 1.0:
+            raise ValueError(f"CMORLConfig.eval_gamma={self.eval_gamma!r} must lie in (0, 1]")
+        if self.ref_point is not None and (not self.ref_point or not all(math.isfinite(v) for v in self.ref_point)):
+            raise ValueError(f"CMORLConfig.ref_point={self.ref_point!r} must be finite numbers")
+        if self.constraint not in CONSTRAINTS:
+            raise ValueError(f"CMORLConfig.constraint={self.constraint!r}; known: {', '.join(CONSTRAINTS)}")
+        if self.threshold not in THRESHOLDS:
+            raise ValueError(f"CMORLConfig.threshold={self.threshold!r}; known: {', '.join(THRESHOLDS)}")
+        if self.init_weights not in INIT_WEIGHTS:
+            raise ValueError(f"CMORLConfig.init_weights={self.init_weights!r}; known: {', '.join(INIT_WEIGHTS)}")
+        if not isinstance(self.ppo, PPOConfig):
+            raise TypeError(f"CMORLConfig.ppo must be a PPOConfig, got {type(self.ppo).__name__}")
+        if not isinstance(self.hyper, PPONumbers):
+            raise TypeError(f"CMORLConfig.hyper must be PPONumbers, got {type(self.hyper).__name__}")
+        try:
+            self.hyper.hyperparams()
+        except ValueError as err:
+            raise ValueError(f"CMORLConfig.hyper: {err}") from None
+
+    @property
+    def reference(self) -> tuple[float, ...]:
+        """`ref_point`, or the field's convention for `env`."""
+        if self.ref_point is not None:
+            return self.ref_point
+        if self.env not in DEFAULT_REF_POINTS:
+            raise ValueError(f"CMORLConfig.ref_point=None and {self.env!r} has no conventional reference point; set one")
+        return DEFAULT_REF_POINTS[self.env]
+
+    def check_objectives(self, reward_dim: int) -> None:
+        """Checks that need the environment's number of objectives `m`."""
+        if len(self.reference) != reward_dim:
+            raise ValueError(
+                f"CMORLConfig.ref_point={self.reference!r} has {len(self.reference)} entries; "
+                f"{self.env} has {reward_dim} objectives"
+            )
+        if self.init_weights == "one-hot" and self.num_policies != reward_dim:
+            raise ValueError(
+                f"CMORLConfig.num_policies={self.num_policies} must equal the {reward_dim} objectives "
+                "with init_weights='one-hot'"
+            )
+
+    @property
+    def uses_probe(self) -> bool:
+        """Whether a round starts with a probe rollout of each selected policy (the
+        barrier's fixed threshold in the critic's units)."""
+        return self.constraint == "barrier" and self.threshold == "policy"
+
+    def resolved_n_select(self, reward_dim: int) -> int:
+        """`n_select`, or the paper's default: 5 for two objectives, 6 otherwise."""
+        if self.n_select is not None:
+            return int(self.n_select)
+        return 5 if reward_dim == 2 else 6
+
+    def budget(self, reward_dim: int) -> Budget:
+        """The integer schedule; raises when the budget cannot hold one eval and one round."""
+        self.check_objectives(reward_dim)
+        batch = self.ppo.batch_size
+        n_select = self.resolved_n_select(reward_dim)
+        init_chunks = self.init_steps // (self.num_policies * batch * self.eval_interval)
+        if init_chunks < 1:
+            need = self.num_policies * batch * self.eval_interval
+            raise ValueError(
+                f"CMORLConfig.init_steps={self.init_steps} is below one evaluation interval "
+                f"({self.num_policies} policies x {self.eval_interval} updates x {batch} steps = {need})"
+            )
+        init_updates = init_chunks * self.eval_interval
+        init_spent = init_updates * self.num_policies * batch
+        problems = n_select * reward_dim
+        probes = n_select if self.uses_probe else 0
+        round_steps = (problems * self.extension_updates + probes) * batch
+        rounds = (self.total_steps - init_spent) // round_steps
+        if rounds < 1:
+            raise ValueError(
+                f"CMORLConfig.total_steps={self.total_steps} leaves {self.total_steps - init_spent} steps after the "
+                f"init stage, less than one extension round ({problems} problems x {self.extension_updates} "
+                f"updates x {batch} steps + {probes} probes = {round_steps})"
+            )
+        return Budget(
+            batch_size=batch,
+            init_updates=init_updates,
+            init_chunks=init_chunks,
+            extension_rounds=int(rounds),
+            n_select=n_select,
+            problems_per_round=problems,
+            init_steps=init_spent,
+            extension_steps=int(rounds) * round_steps,
+            total_steps=init_spent + int(rounds) * round_steps,
+        )
