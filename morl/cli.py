@@ -1,9 +1,198 @@
-"""The `morl` command."""
+"""The `morl` command: train, eval, plot, sweep, rollout.
+
+    morl train                                   # the README's main job (MORL/D, deep-sea-treasure)
+    morl train morld --env deep-sea-treasure-v0 --steps 50000 --seed 1 --out runs/dst
+    morl train --config exp.yaml --set ppo.learning_rate=1e-3 --seeds 8
+    morl train --resume runs/dst
+    morl eval runs/dst
+    morl plot runs/a runs/b --out fig.png
+    morl sweep sweeps/morld_dst.yaml
+
+Bad input (unknown algorithm, env, key; wrong type; a resume with another config; an
+existing run directory) ends with one line `morl: error: ...` and exit status 2, before
+anything is written or compiled.
+"""
 
 from __future__ import annotations
 
 import argparse
 import sys
+import time
+from pathlib import Path
+from typing import Any
+
+#: The README's main job: what `morl train` runs with no arguments.
+DEFAULT_JOB: dict[str, Any] = {"algorithm": "morld", "algo": {"env": "deep-sea-treasure-v0"}}
+
+_USER_ERRORS = (ValueError, TypeError, FileNotFoundError, FileExistsError, NotImplementedError)
+
+
+class UserError(Exception):
+    """Bad input; printed as one line."""
+
+
+def _fail(message: str) -> int:
+    print(f"morl: error: {message}", file=sys.stderr)
+    return 2
+
+
+# --- train -----------------------------------------------------------------------------
+
+
+def experiment_from_args(args: argparse.Namespace) -> tuple[Any, Path]:
+    """The `Experiment` and run directory a `morl train` command line asks for."""
+    from morl import config
+
+    if args.resume is not None:
+        raw = config.load_file(Path(args.resume) / "config.yaml") if args.config is None else config.load_file(args.config)
+        out = Path(args.resume)
+    else:
+        raw = config.load_file(args.config) if args.config is not None else _default_raw(args.algorithm)
+        out = None
+    overrides: list[tuple[str, Any]] = []
+    if args.algorithm is not None:
+        overrides.append(("algorithm", args.algorithm))
+    for flag, key in (("env", "env"), ("steps", "total_steps"), ("seed", "seed"), ("seeds", "num_seeds")):
+        value = getattr(args, flag)
+        if value is not None:
+            overrides.append((key, value))
+    for item in args.grid:
+        key, values = config.parse_assignment(item)
+        overrides.append((f"grid.{key}", [v for v in values.split(",") if v]))
+    if args.no_progress:
+        overrides.append(("log.progress", False))
+    overrides += [config.parse_assignment(item) for item in args.set]
+    experiment = config.build(raw, overrides)
+    if out is None:
+        stamp = time.strftime("%Y%m%d-%H%M%S")
+        out = Path(args.out) if args.out else Path("runs") / f"{experiment.algorithm}-{experiment.algo.env}-{stamp}"
+    elif args.out and Path(args.out) != out:
+        raise UserError(f"--out {args.out} and --resume {args.resume} name different run directories")
+    return experiment, out
+
+
+def _default_raw(algorithm: str | None) -> dict[str, Any]:
+    if algorithm is None or algorithm == DEFAULT_JOB["algorithm"]:
+        return {k: (dict(v) if isinstance(v, dict) else v) for k, v in DEFAULT_JOB.items()}
+    return {"algorithm": algorithm}
+
+
+def _train(args: argparse.Namespace) -> int:
+    from morl import config
+    from morl.train_loop import prepare, run
+
+    try:
+        experiment, out = experiment_from_args(args)
+        if args.print_config:
+            print(config.to_yaml(experiment), end="")
+            return 0
+        job = prepare(experiment, out, resume=args.resume is not None, overwrite=args.overwrite)
+    except (UserError, *_USER_ERRORS) as err:
+        return _fail(str(err))
+    summary = run(job)
+    _print_summary(summary)
+    return 0
+
+
+def _print_summary(summary: dict[str, Any]) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title=f"{summary['algorithm']} on {summary['env']}: {summary['env_steps']:,} env steps, {summary['wall_time']:.1f} s")
+    columns = ("seed", "hypervolume", "expected_utility", "sparsity", "cardinality", "igd", "mul")
+    for column in columns:
+        table.add_column(column, justify="right")
+    for run in summary["runs"]:
+        table.add_row(*(_fmt(run.get(c, "")) for c in columns))
+    console = Console()
+    console.print(table)
+    console.print(f"reference point {tuple(summary['ref_point'])}; logging+checkpoint overhead {100 * summary['logging_overhead']:.1f}%")
+    console.print(f"front plot: {summary['front_plot']}")
+
+
+def _fmt(value: Any) -> str:
+    if isinstance(value, float):
+        return f"{value:.5g}"
+    return str(value)
+
+
+# --- eval ------------------------------------------------------------------------------
+
+
+def _eval(args: argparse.Namespace) -> int:
+    import jax
+    import numpy as np
+
+    from morl.io import rundir
+    from morl.io.policy import evaluate_policy, restore_run
+
+    try:
+        restored = restore_run(args.run_dir)
+    except (UserError, *_USER_ERRORS) as err:
+        return _fail(str(err))
+    trainer, algo = restored.trainer, restored.experiment.algo
+    episodes = args.episodes
+    columns = ["run", "member"]
+    m = trainer.env.reward_dim
+    columns += [f"stored{j}" for j in range(m)] + [f"eval{j}" for j in range(m)]
+    rows = []
+    key = jax.random.key(args.seed)
+    for run in range(trainer.num_runs or 1):
+        front = trainer.front(restored.state, run)
+        for member, stored in zip(front.member, front.returns):
+            key, sub = jax.random.split(key)
+            act = trainer.policy(restored.state, int(member), run)
+            returns = evaluate_policy(trainer.env, act, sub, episodes, algo.eval_gamma).mean(axis=0)
+            row = {"run": run, "member": int(member)}
+            row.update({f"stored{j}": float(stored[j]) for j in range(m)})
+            row.update({f"eval{j}": float(returns[j]) for j in range(m)})
+            rows.append(row)
+    path = Path(args.run_dir) / "eval.csv"
+    rundir.atomic_write(path, rundir.csv_text(columns, rows))
+    for row in rows:
+        stored = np.array([row[f"stored{j}"] for j in range(m)])
+        again = np.array([row[f"eval{j}"] for j in range(m)])
+        print(f"run {row['run']} member {row['member']:>4}: stored {np.round(stored, 3)}  evaluated {np.round(again, 3)}")
+    print(f"{len(rows)} members evaluated over {episodes} episode(s) (eval_gamma {algo.eval_gamma}); table: {path}")
+    return 0
+
+
+# --- plot ------------------------------------------------------------------------------
+
+
+def _plot(args: argparse.Namespace) -> int:
+    from morl.io.plots import plot_runs
+
+    out = Path(args.out) if args.out else Path(args.run_dirs[0]) / "compare.png"
+    try:
+        written = plot_runs(args.run_dirs, out)
+    except (UserError, *_USER_ERRORS) as err:
+        return _fail(str(err))
+    for path in written:
+        print(path)
+    return 0
+
+
+# --- sweep -----------------------------------------------------------------------------
+
+
+def _sweep(args: argparse.Namespace) -> int:
+    from morl import sweeps
+
+    try:
+        sweep = sweeps.load_spec(args.spec, storage=args.storage, n_trials=args.n_trials)
+        if args.summary:
+            print(sweeps.summarize(sweep))
+            return 0
+        sweeps.check(sweep)
+    except (UserError, *_USER_ERRORS) as err:
+        return _fail(str(err))
+    sweeps.optimize(sweep)
+    print(sweeps.summarize(sweep))
+    return 0
+
+
+# --- rollout ---------------------------------------------------------------------------
 
 
 def _rollout(args: argparse.Namespace) -> int:
@@ -21,7 +210,7 @@ def _rollout(args: argparse.Namespace) -> int:
         obs, state = batch.reset(key)
 
         def body(carry, key):
-            state, = carry
+            (state,) = carry
             k_act, k_step = jax.random.split(key)
             actions = jax.vmap(space.sample)(jax.random.split(k_act, args.num_envs))
             _, state, _, _, _, info = batch.step(k_step, state, actions)
@@ -36,16 +225,67 @@ def _rollout(args: argparse.Namespace) -> int:
     return 0
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="morl", description="JAX-native multi-objective RL")
-    sub = parser.add_subparsers(dest="command", required=True)
+# --- parser ----------------------------------------------------------------------------
+
+
+def parser() -> argparse.ArgumentParser:
+    from morl.algorithms import known_algorithms
+
+    top = argparse.ArgumentParser(prog="morl", description="JAX-native multi-objective RL")
+    sub = top.add_subparsers(dest="command", required=True)
+
+    train = sub.add_parser(
+        "train",
+        help="train an algorithm, writing a run directory",
+        description="Train; with no arguments, the README's main job (MORL/D on deep-sea-treasure-v0). "
+        "Precedence: embedded defaults < --config file < typed flags < --set.",
+    )
+    train.add_argument("algorithm", nargs="?", help=f"one of {', '.join(known_algorithms())} (default: morld)")
+    train.add_argument("--config", help="experiment file (.yaml or .py defining `config`)")
+    train.add_argument("--env", help="environment id (sets algo.env)")
+    train.add_argument("--steps", type=int, help="env-step budget per run (sets algo.total_steps)")
+    train.add_argument("--seed", type=int, help="first seed (default 0)")
+    train.add_argument("--seeds", type=int, help="number of seeds run in one compiled program")
+    train.add_argument(
+        "--grid", action="append", default=[], metavar="KEY=V1,V2", help="grid over a vmappable field (repeatable)"
+    )
+    train.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="override any config field (repeatable)")
+    train.add_argument("--out", help="run directory (default runs/<algorithm>-<env>-<time>)")
+    train.add_argument("--resume", metavar="RUN_DIR", help="continue the run in RUN_DIR from its last checkpoint")
+    train.add_argument("--overwrite", action="store_true", help="replace an existing run directory")
+    train.add_argument("--no-progress", action="store_true", help="no progress bar")
+    train.add_argument("--print-config", action="store_true", help="print the resolved config as YAML and exit")
+    train.set_defaults(func=_train)
+
+    ev = sub.add_parser("eval", help="restore a run's archive members and evaluate them again")
+    ev.add_argument("run_dir")
+    ev.add_argument("--episodes", type=int, default=1, help="episodes per member (default 1)")
+    ev.add_argument("--seed", type=int, default=0)
+    ev.set_defaults(func=_eval)
+
+    plot = sub.add_parser("plot", help="fronts and learning curves of runs on shared figures (PNG and PDF)")
+    plot.add_argument("run_dirs", nargs="+")
+    plot.add_argument("--out", help="figure path (default <first run>/compare.png)")
+    plot.set_defaults(func=_plot)
+
+    sweep = sub.add_parser("sweep", help="run (or join) an Optuna study from a sweep spec")
+    sweep.add_argument("spec", help="sweep spec, e.g. sweeps/morld_dst.yaml")
+    sweep.add_argument("--storage", help="Optuna storage URL (default sqlite in the sweep dir)")
+    sweep.add_argument("--n-trials", type=int, help="trials this worker runs (default: the spec's)")
+    sweep.add_argument("--summary", action="store_true", help="print the trials table and write the plot, no training")
+    sweep.set_defaults(func=_sweep)
+
     rollout = sub.add_parser("rollout", help="random-action rollout printing vector returns")
     rollout.add_argument("--env", default="deep-sea-treasure-v0")
     rollout.add_argument("--num-envs", type=int, default=16)
     rollout.add_argument("--steps", type=int, default=200)
     rollout.add_argument("--seed", type=int, default=0)
     rollout.set_defaults(func=_rollout)
-    args = parser.parse_args(argv)
+    return top
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
     return args.func(args)
 
 

@@ -8,6 +8,8 @@ always takes action i % 4) so `morl eval` has real returns to compute. Not shipp
 
 from __future__ import annotations
 
+import dataclasses
+import functools
 import time
 from dataclasses import dataclass
 from typing import ClassVar
@@ -33,6 +35,34 @@ class FakeConfig:
     vmappable: ClassVar[tuple[str, ...]] = ("step_size",)
 
 
+def _init_one(key, step_size, config: FakeConfig, m: int):
+    key, sub = jax.random.split(key)
+    start = jnp.array([0.0, -25.0] + [0.0] * (m - 2))
+    points = start + jnp.abs(jax.random.normal(sub, (config.pop, m)))
+    return {"key": key, "points": points, "steps": jnp.int32(0), "step_size": step_size}
+
+
+def _chunk_one(state, config: FakeConfig):
+    key, sub = jax.random.split(state["key"])
+    drift = state["step_size"] * jnp.abs(jax.random.normal(sub, state["points"].shape))
+    points = state["points"] + drift
+    new = {**state, "key": key, "points": points, "steps": state["steps"] + config.chunk_steps}
+    return new, {"member_returns": points, "loss": jnp.mean(drift)}
+
+
+# module-level jits with the (hashable) config static: every test reuses the compilations
+@functools.partial(jax.jit, static_argnames=("config", "m", "batched"))
+def _init(keys, step_sizes, config, m, batched):
+    if batched:
+        return jax.vmap(_init_one, in_axes=(0, 0, None, None))(keys, step_sizes, config, m)
+    return _init_one(keys, step_sizes[0], config, m)
+
+
+@functools.partial(jax.jit, static_argnames=("config", "batched"))
+def _chunk(state, config, batched):
+    return jax.vmap(_chunk_one, in_axes=(0, None))(state, config) if batched else _chunk_one(state, config)
+
+
 class FakeTrainer:
     def __init__(self, config: FakeConfig, num_runs: int | None = None, hparams=None):
         if config.pop < 1:
@@ -43,39 +73,19 @@ class FakeTrainer:
         self.config = config
         self.env = envs.make(config.env)
         self.num_runs = num_runs
-        m = self.env.reward_dim
         step_sizes = (hparams or {}).get("step_size")
         if step_sizes is None:
             step_sizes = np.full(num_runs or 1, config.step_size)
         self._step_sizes = jnp.asarray(step_sizes, jnp.float32)
-
-        def init_one(key, step_size):
-            key, sub = jax.random.split(key)
-            start = jnp.array([0.0, -25.0] + [0.0] * (m - 2))
-            points = start + jnp.abs(jax.random.normal(sub, (config.pop, m)))
-            return {"key": key, "points": points, "steps": jnp.int32(0), "step_size": step_size}
-
-        def chunk_one(state):
-            key, sub = jax.random.split(state["key"])
-            drift = state["step_size"] * jnp.abs(jax.random.normal(sub, state["points"].shape))
-            points = state["points"] + drift
-            new = {**state, "key": key, "points": points, "steps": state["steps"] + config.chunk_steps}
-            return new, {"member_returns": points, "loss": jnp.mean(drift)}
-
-        if num_runs is None:
-            self._init = jax.jit(lambda key: init_one(key, self._step_sizes[0]))
-            self._chunk = jax.jit(chunk_one)
-        else:
-            self._init = jax.jit(lambda keys: jax.vmap(init_one)(keys, self._step_sizes))
-            self._chunk = jax.jit(jax.vmap(chunk_one))
+        self._static = dataclasses.replace(config, step_size=0.0, total_steps=0, sleep=0.0)  # fewer distinct compiles
 
     def init(self, key):
-        return self._init(key)
+        return _init(key, self._step_sizes, self._static, self.env.reward_dim, self.num_runs is not None)
 
     def run_chunk(self, state):
         if self.config.sleep:
             time.sleep(self.config.sleep)
-        return self._chunk(state)
+        return _chunk(state, self._static, self.num_runs is not None)
 
     def done(self, state) -> bool:
         return self.env_steps(state) >= self.config.total_steps
@@ -92,8 +102,11 @@ class FakeTrainer:
         return Front(returns=points, weights=weights, member=np.arange(len(points)))
 
     def policy(self, state, member: int, run: int = 0):
-        action = jnp.int32(member % 4)
-        return lambda obs, key: action
+        return jax.tree_util.Partial(_constant_action, jnp.int32(member % 4))
+
+
+def _constant_action(action, obs, key):
+    return action
 
 
 def make_trainer(config: FakeConfig, *, num_runs=None, hparams=None) -> FakeTrainer:

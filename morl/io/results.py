@@ -1,0 +1,80 @@
+"""Reading finished (or running) run directories back: fronts, curves, true front."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+import numpy as np
+
+from morl.io import rundir
+
+#: Indicators read from metrics.csv for learning curves.
+CURVE_COLUMNS = ("hypervolume", "expected_utility", "sparsity", "cardinality", "igd", "mul")
+
+
+@dataclass(frozen=True)
+class RunRecord:
+    """One run (one seed / grid point) of a run directory."""
+
+    name: str  # directory name, plus the grid point when the program ran a grid
+    group_key: str  # equal for runs that differ only in their seed
+    seed: int
+    env: str
+    front: np.ndarray  # [n, m] final archive returns (empty before the run finishes)
+    steps: np.ndarray  # [k] env steps of the logged chunks
+    indicators: dict[str, np.ndarray]  # name -> [k] (NaN where not computed)
+    true_front: np.ndarray | None
+
+    @property
+    def num_objectives(self) -> int:
+        return int(self.front.shape[1])
+
+
+def load_run(path: str | Path) -> list[RunRecord]:
+    """Every run stored in the run directory `path`."""
+    from morl.config import build, flatten, load_file, run_points
+    from morl.envs import make
+
+    path = Path(path)
+    if not (path / rundir.CONFIG).is_file():
+        raise FileNotFoundError(f"'{path}' is not a run directory (no {rundir.CONFIG})")
+    experiment = build(load_file(path / rundir.CONFIG))
+    env = make(experiment.algo.env)
+    m = env.reward_dim
+    true_front = np.asarray(env.pareto_front(experiment.algo.eval_gamma), float) if env.has_pareto_front else None
+    settings = {k: v for k, v in flatten(experiment).items() if k not in ("seed", "num_seeds", "grid") and not k.startswith("log.")}
+    front_rows = rundir.read_csv(path / rundir.FRONT) if (path / rundir.FRONT).exists() else []
+    metric_rows = rundir.read_csv(path / rundir.METRICS) if (path / rundir.METRICS).exists() else []
+    grid_keys = list(experiment.grid)
+    points = run_points(experiment)
+    records = []
+    for run, (seed, point) in enumerate(points):
+        front = np.array(
+            [[float(r[f"return{j}"]) for j in range(m)] for r in front_rows if int(r["run"]) == run], float
+        ).reshape(-1, m)
+        rows = [r for r in metric_rows if int(r["run"]) == run]
+        steps = np.array([float(r["env_steps"]) for r in rows])
+        indicators = {c: np.array([_number(r.get(c, "")) for r in rows]) for c in CURVE_COLUMNS}
+        suffix = ",".join(f"{k.removeprefix('algo.')}={point[k]:g}" for k in grid_keys)
+        key = json.dumps({**settings, **{f"grid:{k}": point[k] for k in grid_keys}}, sort_keys=True, default=str)
+        records.append(
+            RunRecord(
+                name=path.name + (f"[{suffix}]" if suffix else ""),
+                group_key=key,
+                seed=seed,
+                env=experiment.algo.env,
+                front=front,
+                steps=steps,
+                indicators=indicators,
+                true_front=true_front,
+            )
+        )
+    return records
+
+
+def _number(text: str) -> float:
+    try:
+        return float(text)
+    except ValueError:
+        return float("nan")

@@ -1,0 +1,350 @@
+"""The loop `morl train` runs: build, init or restore, chunk, measure, log, checkpoint.
+
+    experiment = morl.config.build(raw, overrides)
+    job = prepare(experiment, "runs/NAME")        # validates everything, writes nothing
+    summary = run(job)                           # trains, writes the run directory
+
+After each chunk the host reads `trainer.front(state, run)` and computes the Pareto
+indicators with `morl.pareto` (hypervolume w.r.t. the config's reference point, expected
+utility over `log.eu_weights` evenly spread weights, sparsity, cardinality, and IGD /
+maximum utility loss against `env.pareto_front(eval_gamma)` where the env knows its
+front). Randomness lives only in the state, so a run resumed from the checkpoint after
+chunk k writes the same metrics and front as the uninterrupted run.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from morl.algorithms import Front, Trainer, get_algorithm
+from morl.config import DEFAULT_REF_POINTS, ConfigError, Experiment, build, first_difference, load_file, run_points
+from morl.io import rundir
+
+#: Columns of metrics.csv before the per-member returns `member<i>_return<j>`.
+METRIC_COLUMNS = (
+    "chunk",
+    "run",
+    "seed",
+    "env_steps",
+    "wall_time",
+    "env_steps_per_s",
+    "hypervolume",
+    "expected_utility",
+    "sparsity",
+    "cardinality",
+    "front_size",
+    "igd",
+    "mul",
+)
+#: Columns that depend on the machine, not on the computation (ignored when comparing runs).
+TIMING_COLUMNS = ("wall_time", "env_steps_per_s")
+#: Keys of the experiment that may differ when resuming.
+RESUME_FREE_KEYS = ("log.progress",)
+
+
+@dataclass(frozen=True)
+class Job:
+    """A validated training job (built by `prepare`; nothing written yet)."""
+
+    experiment: Experiment
+    run_dir: Path
+    trainer: Trainer
+    seeds: tuple[int, ...]  # per run
+    grid_points: tuple[dict[str, float], ...]  # per run: the grid values it uses
+    resume: bool
+    overwrite: bool
+
+    @property
+    def num_runs(self) -> int:
+        return len(self.seeds)
+
+
+def resolve_ref_point(experiment: Experiment) -> Experiment:
+    """Fill `algo.ref_point` from `DEFAULT_REF_POINTS` when it is None."""
+    algo = experiment.algo
+    if algo.ref_point is not None:
+        return experiment
+    if algo.env not in DEFAULT_REF_POINTS:
+        raise ConfigError(f"no default reference point for env '{algo.env}'; set ref_point, e.g. --set ref_point=0,0")
+    algo = dataclasses.replace(algo, ref_point=DEFAULT_REF_POINTS[algo.env])
+    return dataclasses.replace(experiment, algo=algo)
+
+
+def prepare(experiment: Experiment, run_dir: str | Path, *, resume: bool = False, overwrite: bool = False) -> Job:
+    """Validate the experiment against its algorithm and env and the run directory against
+    the request. Raises a one-line error; writes and compiles nothing."""
+    run_dir = rundir.prepare(run_dir, resume=resume, overwrite=overwrite)
+    experiment = resolve_ref_point(experiment)
+    if resume:
+        stored = resolve_ref_point(build(load_file(run_dir / rundir.CONFIG)))
+        key = first_difference(_comparable(stored), _comparable(experiment))
+        if key is not None:
+            raise ConfigError(f"cannot resume '{run_dir}' with a different config: '{key}' differs from the stored config.yaml")
+        experiment = dataclasses.replace(stored, log=experiment.log)
+    runs = run_points(experiment)
+    seeds = tuple(seed for seed, _ in runs)
+    grid_points = tuple(point for _, point in runs)
+    num_runs = None if len(runs) == 1 and not experiment.grid else len(runs)
+    hparams = {k.removeprefix("algo."): np.array([p[k] for p in grid_points]) for k in experiment.grid} or None
+    algorithm = get_algorithm(experiment.algorithm)
+    trainer = algorithm.make_trainer(experiment.algo, num_runs=num_runs, hparams=hparams)
+    m = trainer.env.reward_dim
+    ref = experiment.algo.ref_point
+    if len(ref) != m:
+        raise ConfigError(f"ref_point {tuple(ref)} has {len(ref)} values but {experiment.algo.env} has {m} objectives")
+    return Job(experiment, run_dir, trainer, seeds, grid_points, resume, overwrite)
+
+
+def _comparable(experiment: Experiment) -> Experiment:
+    log = dataclasses.replace(experiment.log, **{k.split(".")[1]: False for k in RESUME_FREE_KEYS})
+    return dataclasses.replace(experiment, log=log)
+
+
+def run_keys(job: Job) -> Any:
+    import jax
+    import jax.numpy as jnp
+
+    if job.trainer.num_runs is None:
+        return jax.random.key(job.seeds[0])
+    return jax.vmap(jax.random.key)(jnp.asarray(job.seeds))
+
+
+def run(job: Job, console: Any = None) -> dict[str, Any]:
+    """Train `job` to the end, writing its run directory. Returns the summary dict."""
+    import jax
+
+    from morl.io.checkpoint import Checkpointer
+
+    experiment, trainer, path = job.experiment, job.trainer, job.run_dir
+    log = experiment.log
+    if not job.resume:
+        rundir.create(path, overwrite=job.overwrite)
+        from morl.config import to_yaml
+
+        rundir.atomic_write(path / rundir.CONFIG, to_yaml(experiment))
+    measure = FrontMetrics(trainer.env, experiment.algo.ref_point, experiment.algo.eval_gamma, log.eu_weights)
+    checkpoints = Checkpointer(path / rundir.CHECKPOINTS, keep=log.keep_checkpoints)
+    keys = run_keys(job)
+    chunk, elapsed = 0, 0.0
+    latest = checkpoints.latest_step() if job.resume else None
+    if latest is not None:
+        state, meta = checkpoints.restore(latest, jax.eval_shape(trainer.init, keys))
+        chunk, elapsed = int(meta["chunk"]), float(meta["wall_time"])
+        metrics_log = rundir.MetricsLog.resume(path / rundir.METRICS, lambda row: int(row["chunk"]) <= chunk)
+    else:
+        state = trainer.init(keys)
+        metrics_log = rundir.MetricsLog(path / rundir.METRICS)
+    env_steps = trainer.env_steps(state)
+    writers = _writers(job, purge_step=env_steps + 1 if latest is not None else None) if log.tensorboard else []
+
+    overhead = 0.0
+    start = time.perf_counter() - elapsed
+    last_logged = (env_steps, time.perf_counter())
+    saved_chunk = latest
+    closing = None
+    try:
+        with _progress(console, log.progress, experiment.algo.total_steps, env_steps) as progress:
+            while not trainer.done(state):
+                state, chunk_metrics = trainer.run_chunk(state)
+                jax.block_until_ready(state)
+                chunk += 1
+                tick = time.perf_counter()
+                env_steps = trainer.env_steps(state)
+                finished = trainer.done(state)
+                if chunk % log.metrics_every == 0 or finished:
+                    rate = (env_steps - last_logged[0]) / max(tick - last_logged[1], 1e-9)
+                    last_logged = (env_steps, tick)
+                    chunk_metrics = jax.device_get(chunk_metrics)
+                    rows = _rows(job, state, chunk_metrics, measure, chunk, env_steps, tick - start, rate)
+                    metrics_log.append(rows)
+                    metrics_log.flush()
+                    for writer, row, scalars in zip(writers, rows, _chunk_scalars(job, chunk_metrics)):
+                        writer.scalars(env_steps, {f"front/{k}": row[k] for k in METRIC_COLUMNS[5:] if row[k] != ""} | scalars)
+                    progress(env_steps, rows[0])
+                if log.checkpoint_every and chunk % log.checkpoint_every == 0 and not finished:
+                    checkpoints.save(chunk, state, {"chunk": chunk, "env_steps": env_steps, "wall_time": tick - start})
+                    saved_chunk = chunk
+                overhead += time.perf_counter() - tick
+        closing = time.perf_counter()
+        if saved_chunk != chunk:
+            checkpoints.save(chunk, state, {"chunk": chunk, "env_steps": env_steps, "wall_time": closing - start})
+    finally:  # also on Ctrl-C: finish the checkpoint in flight, flush the event files
+        closing = closing or time.perf_counter()
+        checkpoints.close()
+        for writer in writers:
+            writer.close()
+        overhead += time.perf_counter() - closing
+    fronts = [trainer.front(state, r) for r in range(job.num_runs)]
+    _write_front_csv(path / rundir.FRONT, job, fronts)
+    plot = _write_front_plot(path, job, fronts, measure.true_front)
+    wall = time.perf_counter() - start
+    summary = _summary(job, fronts, measure, env_steps, chunk, wall, overhead, plot)
+    rundir.write_json(path / rundir.SUMMARY, summary)
+    return summary
+
+
+class FrontMetrics:
+    """Host-side Pareto indicators of one front (morl.pareto; moocore underneath)."""
+
+    def __init__(self, env: Any, ref_point: tuple[float, ...], eval_gamma: float, eu_weights: int):
+        from morl import pareto
+
+        self._pareto = pareto
+        self.ref_point = np.asarray(ref_point, np.float64)
+        self.weights = pareto.equally_spaced_weights(len(ref_point), eu_weights)
+        self.true_front = np.asarray(env.pareto_front(eval_gamma), np.float64) if env.has_pareto_front else None
+
+    def __call__(self, returns: np.ndarray) -> dict[str, float | str]:
+        p = self._pareto
+        returns = np.asarray(returns, np.float64)
+        empty = returns.shape[0] == 0
+        out: dict[str, float | str] = {
+            "hypervolume": 0.0 if empty else float(p.hypervolume(returns, self.ref_point)),
+            "expected_utility": "" if empty else float(p.expected_utility(returns, self.weights)),
+            "sparsity": 0.0 if empty else float(p.sparsity(returns)),
+            "cardinality": int(p.cardinality(returns)) if not empty else 0,
+            "front_size": int(returns.shape[0]),
+            "igd": "",
+            "mul": "",
+        }
+        if self.true_front is not None and not empty:
+            out["igd"] = float(p.igd(returns, self.true_front))
+            out["mul"] = float(p.maximum_utility_loss(returns, self.true_front, self.weights))
+        return out
+
+
+def _rows(
+    job: Job, state: Any, metrics: Mapping[str, Any], measure: FrontMetrics, chunk: int, env_steps: int, wall: float, rate: float
+) -> list[dict[str, Any]]:
+    member_returns = metrics.get("member_returns")
+    rows = []
+    for r in range(job.num_runs):
+        front = job.trainer.front(state, r)
+        values = {
+            "chunk": chunk,
+            "run": r,
+            "seed": job.seeds[r],
+            "env_steps": env_steps,
+            "wall_time": round(wall, 4),
+            "env_steps_per_s": round(rate, 1),
+            **measure(front.returns),
+        }
+        row: dict[str, Any] = {c: values[c] for c in METRIC_COLUMNS}
+        if member_returns is not None:
+            returns = np.asarray(member_returns)
+            returns = returns[r] if job.trainer.num_runs is not None else returns
+            for i, member in enumerate(returns):
+                for j, value in enumerate(member):
+                    row[f"member{i}_return{j}"] = float(value)
+        rows.append(row)
+    return rows
+
+
+def _chunk_scalars(job: Job, metrics: Mapping[str, Any]) -> list[dict[str, float]]:
+    per_run: list[dict[str, float]] = [{} for _ in range(job.num_runs)]
+    for key, value in metrics.items():
+        value = np.asarray(value)
+        if job.trainer.num_runs is None and value.ndim == 0:
+            per_run[0][f"train/{key}"] = float(value)
+        elif job.trainer.num_runs is not None and value.shape == (job.num_runs,):
+            for r in range(job.num_runs):
+                per_run[r][f"train/{key}"] = float(value[r])
+    return per_run
+
+
+def _writers(job: Job, purge_step: int | None) -> list[Any]:
+    from morl.io.tensorboard import ScalarWriter
+
+    base = job.run_dir / rundir.TENSORBOARD
+    if job.trainer.num_runs is None:
+        return [ScalarWriter(base, purge_step)]
+    return [ScalarWriter(base / f"run{r}", purge_step) for r in range(job.num_runs)]
+
+
+def _write_front_csv(path: Path, job: Job, fronts: list[Front]) -> None:
+    m = job.trainer.env.reward_dim
+    columns = ["run", "seed", "member"] + [f"weight{j}" for j in range(m)] + [f"return{j}" for j in range(m)]
+    rows = []
+    for r, front in enumerate(fronts):
+        for member, w, g in zip(front.member, front.weights, front.returns):
+            row = {"run": r, "seed": job.seeds[r], "member": int(member)}
+            row.update({f"weight{j}": float(w[j]) for j in range(m)})
+            row.update({f"return{j}": float(g[j]) for j in range(m)})
+            rows.append(row)
+    rundir.atomic_write(path, rundir.csv_text(columns, rows))
+
+
+def _write_front_plot(path: Path, job: Job, fronts: list[Front], true_front: np.ndarray | None) -> str:
+    from morl.io import plots
+
+    label = job.experiment.algorithm
+    series = [(f"{label} seed {job.seeds[r]}" if job.num_runs > 1 else label, f.returns) for r, f in enumerate(fronts)]
+    figure = plots.front_figure(series, true_front=true_front, title=job.experiment.algo.env)
+    plots.save(figure, path / rundir.FRONT_PLOT, formats=("png",))
+    plots.close(figure)
+    return str(path / rundir.FRONT_PLOT)
+
+
+def _summary(
+    job: Job, fronts: list[Front], measure: FrontMetrics, env_steps: int, chunks: int, wall: float, overhead: float, plot: str
+) -> dict[str, Any]:
+    runs = []
+    for r, front in enumerate(fronts):
+        runs.append({"run": r, "seed": job.seeds[r], "grid": job.grid_points[r], **measure(front.returns)})
+    return {
+        "algorithm": job.experiment.algorithm,
+        "env": job.experiment.algo.env,
+        "ref_point": list(job.experiment.algo.ref_point),
+        "env_steps": env_steps,
+        "chunks": chunks,
+        "wall_time": round(wall, 3),
+        "logging_overhead": round(overhead / max(wall, 1e-9), 5),
+        "true_front_known": measure.true_front is not None,
+        "runs": runs,
+        "run_dir": str(job.run_dir),
+        "front_plot": plot,
+    }
+
+
+class _progress:
+    """A rich progress bar (env steps, env steps/s, hypervolume, front size), or nothing."""
+
+    def __init__(self, console: Any, enabled: bool, total: int, completed: int):
+        self._bar = None
+        if enabled:
+            from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+            self._bar = Progress(
+                TextColumn("[bold]train"),
+                BarColumn(),
+                TextColumn("{task.completed:,}/{task.total:,} steps"),
+                TextColumn("{task.fields[rate]:>9,.0f} steps/s"),
+                TextColumn("HV {task.fields[hv]:.4g}"),
+                TextColumn("front {task.fields[size]}"),
+                TimeElapsedColumn(),
+                console=console,
+                transient=False,
+            )
+            self._task = self._bar.add_task("train", total=total, completed=completed, rate=0.0, hv=0.0, size=0)
+
+    def __enter__(self) -> _progress:
+        if self._bar is not None:
+            self._bar.__enter__()
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        if self._bar is not None:
+            self._bar.__exit__(*exc)
+
+    def __call__(self, env_steps: int, row: Mapping[str, Any]) -> None:
+        if self._bar is not None:
+            self._bar.update(
+                self._task, completed=env_steps, rate=row["env_steps_per_s"], hv=row["hypervolume"], size=row["front_size"]
+            )
