@@ -13,6 +13,9 @@ step, env and action index): uniform, independent enough for a throughput test, 
 about 1 ns each. `--sampler jax` draws them with `jax.random` (`space.sample` on split
 keys) instead; its threefry costs some 25 ns per number on CPU, which bounds the
 grid worlds near 10 M steps/s whatever the env does.
+
+CPU seconds count every thread of the process (XLA may use several), so the CPU-time
+ratio is conservative for JAX; it is the figure to read on a machine shared with others.
 """
 
 from __future__ import annotations
@@ -58,8 +61,15 @@ def hash_actions(space: spaces.Space, num_envs: int, step: jax.Array) -> jax.Arr
     return (space.low + unit * (space.high - space.low)).astype(space.dtype)
 
 
-def jax_steps_per_second(env: Environment, num_envs: int, steps: int, sampler: str = "hash", repeats: int = 3) -> float:
-    """Best of `repeats` timed runs of one compiled scan of `steps` batched random steps."""
+def _rates(steps: int, wall: float, cpu: float) -> tuple[float, float]:
+    return steps / wall, steps / max(cpu, 1e-9)
+
+
+def jax_steps_per_second(
+    env: Environment, num_envs: int, steps: int, sampler: str = "hash", repeats: int = 3
+) -> tuple[float, float]:
+    """(steps per wall second, steps per process CPU second), each the best of `repeats`
+    timed runs of one compiled scan of `steps` batched random steps."""
     batched = VmapEnv(AutoReset(env), num_envs)
     space = env.action_space()
 
@@ -85,26 +95,27 @@ def jax_steps_per_second(env: Environment, num_envs: int, steps: int, sampler: s
         return total
 
     run(jax.random.key(0)).block_until_ready()  # compile
-    best = np.inf
+    best_wall = best_cpu = np.inf
     for repeat in range(repeats):
-        start = time.perf_counter()
+        wall, cpu = time.perf_counter(), time.process_time()
         run(jax.random.key(repeat + 1)).block_until_ready()
-        best = min(best, time.perf_counter() - start)
-    return num_envs * steps / best
+        best_wall = min(best_wall, time.perf_counter() - wall)
+        best_cpu = min(best_cpu, time.process_time() - cpu)
+    return _rates(num_envs * steps, best_wall, best_cpu)
 
 
-def gym_steps_per_second(env_id: str, steps: int) -> float:
+def gym_steps_per_second(env_id: str, steps: int) -> tuple[float, float]:
     """One MO-Gymnasium env, random actions drawn beforehand, reset at episode end."""
     env = mo_gym.make(env_id)
     env.action_space.seed(0)
     actions = [env.action_space.sample() for _ in range(steps)]
     env.reset(seed=0)
-    start = time.perf_counter()
+    wall, cpu = time.perf_counter(), time.process_time()
     for action in actions:
         _, _, terminated, truncated, _ = env.step(action)
         if terminated or truncated:
             env.reset()
-    return steps / (time.perf_counter() - start)
+    return _rates(steps, time.perf_counter() - wall, time.process_time() - cpu)
 
 
 def main() -> None:
@@ -122,7 +133,8 @@ def main() -> None:
         parser.error("--num-envs, --steps and --gym-steps must be positive")
 
     print(f"device: {jax.devices()[0].device_kind} ({jax.default_backend()}), jax {jax.__version__}, sampler: {args.sampler}")
-    print(f"{'env':<32} {'num_envs':>8} {'JAX steps/s':>14} {'MO-Gym steps/s':>15} {'ratio':>10}")
+    print("steps/s per wall second; in brackets per process CPU second (robust to a shared machine)")
+    print(f"{'env':<30} {'envs':>5} {'JAX steps/s':>25} {'MO-Gym steps/s':>19} {'ratio':>15}")
     notes = []
     for env_id in args.envs:
         try:
@@ -134,13 +146,18 @@ def main() -> None:
         try:
             gym_rate = gym_steps_per_second(ref_id, args.gym_steps)
         except (gymnasium.error.Error, ImportError) as err:
-            gym_rate = float("nan")
+            gym_rate = (float("nan"), float("nan"))
             notes.append(f"{env_id}: no reference timing ({type(err).__name__}: {err})")
         if ref_id != env_id:
             notes.append(f"{env_id}: reference is gymnasium's {ref_id} (not an MO-Gymnasium id)")
         for num_envs in args.num_envs:
             rate = jax_steps_per_second(env, num_envs, args.steps, args.sampler)
-            print(f"{env_id:<32} {num_envs:>8} {rate:>14,.0f} {gym_rate:>15,.0f} {rate / gym_rate:>9,.0f}x", flush=True)
+            ratio = (rate[0] / gym_rate[0], rate[1] / gym_rate[1])
+            print(
+                f"{env_id:<30} {num_envs:>5} {rate[0]:>12,.0f} ({rate[1]:>11,.0f})"
+                f" {gym_rate[0]:>8,.0f} ({gym_rate[1]:>8,.0f}) {ratio[0]:>6,.0f}x ({ratio[1]:>5,.0f}x)",
+                flush=True,
+            )
     for note in notes:
         print("note:", note)
 
