@@ -153,7 +153,7 @@ def build(raw: Mapping[str, Any] | None = None, overrides: Iterable[tuple[str, A
     if clash:
         raise ConfigError(f"algorithm '{name}': config fields {clash} clash with experiment keys {list(_TOP_FIELDS)}")
     for key, value in overrides:
-        _assign(raw, _qualify(key), value)
+        _assign(raw, qualify(key), value)
     algo_raw = raw.pop("algo", None)
     experiment = _convert(raw, Experiment, "", allow_missing_algo=True)
     algo = _convert({} if algo_raw is None else algo_raw, config_cls, "algo")
@@ -183,7 +183,8 @@ def _check_experiment(experiment: Experiment) -> None:
         _lookup(experiment.algo, name, f"grid key '{key}'")
 
 
-def _qualify(key: str) -> str:
+def qualify(key: str) -> str:
+    """The full dotted key: shorthand keys (first part not an `Experiment` field) go into `algo`."""
     head = key.split(".", 1)[0]
     return key if head in _TOP_FIELDS else f"algo.{key}"
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 import io
 from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from matplotlib.figure import Figure
@@ -118,6 +119,33 @@ def curves_figure(
         ax.set_xlabel("environment steps")
         ax.set_ylabel(name.replace("_", " "))
         ax.legend(fontsize=8)
+    return figure
+
+
+def trials_figure(objectives: Sequence[str], trials: Sequence[Any], best: set[int]) -> Figure:
+    """Sweep trials (Optuna `FrozenTrial`s with values). One objective: value per trial
+    and the best so far. Several: the first two objectives, the Pareto-optimal trials
+    (`best`) highlighted and labelled with their numbers."""
+    values = np.array([t.values for t in trials], float)
+    numbers = [t.number for t in trials]
+    figure = Figure(figsize=(5.5, 4.5))
+    ax = figure.add_subplot()
+    if len(objectives) == 1:
+        order = np.argsort(numbers)
+        ax.plot(np.array(numbers)[order], values[order, 0], "o", label="trial")
+        ax.plot(np.array(numbers)[order], np.maximum.accumulate(values[order, 0]), "-", label="best so far")
+        ax.set_xlabel("trial")
+        ax.set_ylabel(objectives[0].replace("_", " "))
+    else:
+        on_front = np.array([n in best for n in numbers])
+        ax.scatter(values[~on_front, 0], values[~on_front, 1], c="0.6", s=18, label="trial")
+        ax.scatter(values[on_front, 0], values[on_front, 1], c="C3", s=30, label="Pareto-optimal trial")
+        for n, v, b in zip(numbers, values, on_front):
+            if b:
+                ax.annotate(str(n), v[:2], fontsize=7, xytext=(3, 3), textcoords="offset points")
+        ax.set_xlabel(objectives[0].replace("_", " "))
+        ax.set_ylabel(objectives[1].replace("_", " "))
+    ax.legend(fontsize=8)
     return figure
 
 

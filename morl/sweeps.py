@@ -1,0 +1,270 @@
+"""Optuna sweeps whose trials are ordinary `morl train` runs.
+
+A sweep spec (YAML; see sweeps/*.yaml):
+
+    name: morld-dst                  # Optuna study name
+    config: null                     # optional experiment file (relative to the spec)
+    base: {algorithm: morld, total_steps: 20000}   # dotted overrides for every trial
+    params:                          # dotted config keys -> search space
+      ppo.learning_rate: {low: 1.0e-4, high: 1.0e-2, log: true}   # float field: suggest_float
+      num_weights: {low: 4, high: 12, step: 2}                     # int field: suggest_int
+      scalarization: {choices: [weighted_sum, tchebycheff]}        # any field: categorical
+    objectives: [hypervolume, expected_utility]   # maximised; mean over the trial's runs
+    n_trials: 20                     # total over all workers
+    sampler: {name: tpe, seed: 0}    # tpe | random | nsga2
+    dir: null                        # default runs/sweeps/<name>
+    storage: null                    # default sqlite:///<dir>/study.db; or an RDB URL
+
+Every worker runs the same command; they share the study through its storage:
+
+    morl sweep sweeps/morld_dst.yaml                           # worker 1 (creates the study)
+    morl sweep sweeps/morld_dst.yaml                           # worker 2, same machine (SQLite)
+    morl sweep sweeps/morld_dst.yaml --storage postgresql://user:pass@host/morl   # any machine
+
+Trial `k` writes its run directory `<dir>/trials/<k>/`. `morl sweep SPEC --summary`
+prints the table and writes `<dir>/trials.csv` and `<dir>/pareto.png` (and `.pdf`).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import random
+import socket
+import time
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from morl.config import ConfigError, build, load_file, qualify
+
+#: Indicators a sweep may optimise (read from summary.json, mean over the trial's runs).
+OBJECTIVES = ("hypervolume", "expected_utility", "sparsity", "cardinality", "igd", "mul")
+_MINIMISED = ("sparsity", "igd", "mul")
+_SPEC_KEYS = ("name", "config", "base", "params", "objectives", "n_trials", "sampler", "dir", "storage")
+
+
+@dataclasses.dataclass(frozen=True)
+class Sweep:
+    name: str
+    raw: dict[str, Any]  # the base experiment (config file, then `base`) as a raw dict
+    base: tuple[tuple[str, Any], ...]
+    params: dict[str, dict[str, Any]]
+    objectives: tuple[str, ...]
+    n_trials: int
+    sampler: dict[str, Any]
+    dir: Path
+    storage: str
+
+
+def load_spec(path: str | Path, storage: str | None = None, n_trials: int | None = None) -> Sweep:
+    """Read and validate a sweep spec (see the module docstring)."""
+    path = Path(path)
+    if not path.is_file():
+        raise ConfigError(f"sweep spec '{path}' does not exist")
+    spec = yaml.safe_load(path.read_text()) or {}
+    if not isinstance(spec, dict):
+        raise ConfigError(f"sweep spec '{path}' must hold a mapping")
+    unknown = [k for k in spec if k not in _SPEC_KEYS]
+    if unknown:
+        raise ConfigError(f"sweep spec '{path}': unknown key '{unknown[0]}'; known: {', '.join(_SPEC_KEYS)}")
+    name = str(spec.get("name") or path.stem)
+    raw = load_file(path.parent / spec["config"]) if spec.get("config") else {}
+    base = tuple((str(k), v) for k, v in (spec.get("base") or {}).items())
+    params = spec.get("params") or {}
+    if not params:
+        raise ConfigError(f"sweep spec '{path}' has no params")
+    objectives = spec.get("objectives") or ["hypervolume"]
+    objectives = tuple([objectives] if isinstance(objectives, str) else objectives)
+    for objective in objectives:
+        if objective not in OBJECTIVES:
+            raise ConfigError(f"sweep spec '{path}': unknown objective '{objective}'; known: {', '.join(OBJECTIVES)}")
+    directory = Path(spec.get("dir") or Path("runs") / "sweeps" / name)
+    sweep = Sweep(
+        name=name,
+        raw=raw,
+        base=base,
+        params={str(k): dict(v) if isinstance(v, dict) else v for k, v in params.items()},
+        objectives=objectives,
+        n_trials=int(n_trials if n_trials is not None else spec.get("n_trials", 10)),
+        sampler=dict(spec.get("sampler") or {"name": "tpe", "seed": 0}),
+        dir=directory,
+        storage=storage or spec.get("storage") or f"sqlite:///{(directory / 'study.db').absolute()}",
+    )
+    return sweep
+
+
+def check(sweep: Sweep) -> None:
+    """Validate every parameter against the experiment schema (unknown key, wrong type,
+    a space the field's type cannot take) without writing anything."""
+    experiment = build(sweep.raw, sweep.base)
+    for key, space in sweep.params.items():
+        if not isinstance(space, dict):
+            raise ConfigError(f"sweep param '{key}' needs a mapping like {{low: .., high: ..}} or {{choices: [..]}}")
+        kind = _kind(experiment, key)
+        if "choices" in space:
+            for choice in space["choices"]:
+                build(sweep.raw, [*sweep.base, (key, choice)])
+        elif kind in (int, float):
+            extra = set(space) - {"low", "high", "log", "step"}
+            if "low" not in space or "high" not in space or extra:
+                raise ConfigError(f"sweep param '{key}' ({kind.__name__}) needs low and high (and optional log, step)")
+            build(sweep.raw, [*sweep.base, (key, space["low"])])
+            build(sweep.raw, [*sweep.base, (key, space["high"])])
+        else:
+            raise ConfigError(f"sweep param '{key}' is not numeric: give choices")
+    _sampler(sweep)
+
+
+def _kind(experiment: Any, key: str) -> type | None:
+    """The Python type of the config field `key` (shorthand keys resolve into `algo`)."""
+    obj: Any = experiment
+    parts = qualify(key).split(".")
+    for part in parts[:-1]:
+        if not dataclasses.is_dataclass(obj) or not hasattr(obj, part):
+            raise ConfigError(f"sweep param '{key}': no config field '{qualify(key)}'")
+        obj = getattr(obj, part)
+    fields = {f.name for f in dataclasses.fields(obj)} if dataclasses.is_dataclass(obj) else set()
+    if parts[-1] not in fields:
+        raise ConfigError(f"sweep param '{key}': no config field '{qualify(key)}'")
+    value = getattr(obj, parts[-1])
+    return type(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else None
+
+
+def _sampler(sweep: Sweep) -> Any:
+    import optuna
+
+    options = dict(sweep.sampler)
+    name = options.pop("name", "tpe")
+    samplers = {"tpe": optuna.samplers.TPESampler, "random": optuna.samplers.RandomSampler, "nsga2": optuna.samplers.NSGAIISampler}
+    if name not in samplers:
+        raise ConfigError(f"sweep sampler '{name}' is unknown; known: {', '.join(samplers)}")
+    try:
+        return samplers[name](**options)
+    except TypeError as err:
+        raise ConfigError(f"sweep sampler '{name}': {err}") from None
+
+
+def open_study(sweep: Sweep, create: bool = True) -> Any:
+    """The study in `sweep.storage` (created on first use). Workers that start together
+    may race to create the schema; the loser retries."""
+    import optuna
+    import sqlalchemy.exc
+
+    directions = ["minimize" if o in _MINIMISED else "maximize" for o in sweep.objectives]
+    for attempt in range(5):
+        try:
+            storage = _storage(sweep.storage)
+            if not create:
+                return optuna.load_study(study_name=sweep.name, storage=storage, sampler=_sampler(sweep))
+            return optuna.create_study(
+                study_name=sweep.name, storage=storage, sampler=_sampler(sweep), directions=directions, load_if_exists=True
+            )
+        except (sqlalchemy.exc.IntegrityError, sqlalchemy.exc.OperationalError, optuna.exceptions.DuplicatedStudyError):
+            if attempt == 4:
+                raise
+            time.sleep(0.5 + random.random())
+    raise AssertionError("unreachable")
+
+
+def _storage(url: str) -> Any:
+    import optuna
+
+    if not url.startswith("sqlite:///"):
+        return url
+    Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+    # wait for the other workers' writes instead of failing with "database is locked"
+    return optuna.storages.RDBStorage(url, engine_kwargs={"connect_args": {"timeout": 60}})
+
+
+def optimize(sweep: Sweep) -> Any:
+    """Run trials until the study holds `n_trials` finished ones (all workers together)."""
+    import optuna
+
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    study = open_study(sweep)
+    worker = f"{socket.gethostname()}:{os.getpid()}"
+    experiment = build(sweep.raw, sweep.base)
+
+    def objective(trial: Any) -> list[float]:
+        from morl.train_loop import prepare, run
+
+        overrides = [*sweep.base, ("log.progress", False)]
+        for key, space in sweep.params.items():
+            overrides.append((key, _suggest(trial, key, space, _kind(experiment, key))))
+        run_dir = sweep.dir / "trials" / str(trial.number)
+        trial.set_user_attr("run_dir", str(run_dir))
+        trial.set_user_attr("worker", worker)
+        summary = run(prepare(build(sweep.raw, overrides), run_dir, overwrite=True))
+        values = []
+        for name in sweep.objectives:
+            numbers = [r[name] for r in summary["runs"] if isinstance(r[name], (int, float))]
+            values.append(sum(numbers) / len(numbers) if numbers else float("nan"))
+        return values
+
+    states = (optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.FAIL)
+    stop = optuna.study.MaxTrialsCallback(sweep.n_trials, states=states)
+    if _finished(study) < sweep.n_trials:
+        study.optimize(objective, callbacks=[stop], catch=(Exception,))
+    return study
+
+
+def _finished(study: Any) -> int:
+    import optuna
+
+    states = (optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.FAIL)
+    return len(study.get_trials(deepcopy=False, states=states))
+
+
+def _suggest(trial: Any, key: str, space: dict[str, Any], kind: type | None) -> Any:
+    if "choices" in space:
+        return trial.suggest_categorical(key, list(space["choices"]))
+    if kind is int:
+        return trial.suggest_int(key, int(space["low"]), int(space["high"]), step=int(space.get("step", 1)), log=bool(space.get("log", False)))
+    step = space.get("step")
+    return trial.suggest_float(
+        key, float(space["low"]), float(space["high"]), step=None if step is None else float(step), log=bool(space.get("log", False))
+    )
+
+
+def summarize(sweep: Sweep) -> str:
+    """The trials as a text table; also writes `<dir>/trials.csv` and `<dir>/pareto.png`/`.pdf`."""
+    import optuna
+
+    from morl.io import plots, rundir
+
+    try:
+        study = open_study(sweep, create=False)
+    except KeyError:
+        raise ConfigError(f"no study '{sweep.name}' in {sweep.storage}; run the sweep first") from None
+    trials = study.get_trials(deepcopy=False)
+    complete = [t for t in trials if t.state == optuna.trial.TrialState.COMPLETE]
+    best = {t.number for t in (study.best_trials if complete else [])}
+    columns = ["trial", "state", *sweep.objectives, *sweep.params, "best", "run_dir"]
+    rows = []
+    for t in trials:
+        row: dict[str, Any] = {"trial": t.number, "state": t.state.name, "best": t.number in best}
+        row.update({o: (t.values[i] if t.values else "") for i, o in enumerate(sweep.objectives)})
+        row.update({k: t.params.get(k, "") for k in sweep.params})
+        row["run_dir"] = t.user_attrs.get("run_dir", "")
+        rows.append(row)
+    sweep.dir.mkdir(parents=True, exist_ok=True)
+    rundir.atomic_write(sweep.dir / "trials.csv", rundir.csv_text(columns, rows))
+    if complete:
+        plots.save(plots.trials_figure(sweep.objectives, complete, best), sweep.dir / "pareto.png")
+    widths = {c: max(len(c), *(len(_short(r[c])) for r in rows)) if rows else len(c) for c in columns}
+    lines = ["  ".join(c.ljust(widths[c]) for c in columns)]
+    lines += ["  ".join(_short(r[c]).ljust(widths[c]) for c in columns) for r in rows]
+    lines.append(f"{len(complete)}/{len(trials)} trials complete; best (*): {sorted(best)}; table {sweep.dir / 'trials.csv'}")
+    if complete:
+        lines.append(f"plot {sweep.dir / 'pareto.png'}")
+    return "\n".join(lines)
+
+
+def _short(value: Any) -> str:
+    if isinstance(value, bool):
+        return "*" if value else ""
+    if isinstance(value, float):
+        return f"{value:.5g}"
+    return str(value)
