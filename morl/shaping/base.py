@@ -44,6 +44,7 @@ from typing import Any, Callable, NamedTuple
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 
 
 class ShapingContext(NamedTuple):
@@ -114,9 +115,9 @@ def chain(*transforms: RewardTransform) -> RewardTransform:
     steps = [checked(t) for t in transforms]
 
     def init(reward_dim: int, batch_shape: tuple[int, ...] = ()) -> tuple:
-        if not isinstance(reward_dim, int) or reward_dim < 1:
+        if not isinstance(reward_dim, (int, np.integer)) or isinstance(reward_dim, bool) or reward_dim < 1:
             raise ValueError(f"reward_dim must be a positive int, got {reward_dim!r}")
-        return tuple(t.init(reward_dim, tuple(batch_shape)) for t in steps)
+        return tuple(t.init(int(reward_dim), tuple(batch_shape)) for t in steps)
 
     def apply(state, reward, context):
         new_states = []

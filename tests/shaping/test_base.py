@@ -121,3 +121,8 @@ def test_state_round_trips_through_a_checkpoint(tmp_path):
     np.testing.assert_array_equal(outs_resumed, outs[5:])
     for a, b in zip(jax.tree_util.tree_leaves(straight), jax.tree_util.tree_leaves(resumed)):
         np.testing.assert_array_equal(a, b)
+
+
+def test_bad_reward_dim_named():
+    with pytest.raises(ValueError, match="reward_dim must be a positive int, got 0"):
+        chain(identity()).init(0)
