@@ -1,4 +1,3 @@
-import jax
 import jax.numpy as jnp
 import mo_gymnasium as mo_gym
 import numpy as np
