@@ -1,0 +1,56 @@
+"""Policies back from runs, and their evaluation against MO-Gymnasium's own env."""
+
+import jax
+import jax.numpy as jnp
+import mo_gymnasium as mo_gym
+import numpy as np
+import pytest
+
+import tests.io.fake_trainer  # noqa: F401  registers algorithm "fake"
+from morl import cli, envs
+from morl.io import load_policy
+from morl.io.policy import evaluate_policy
+
+
+def _right_then_down(column, obs, key):
+    """Sail right along the surface to `column`, then dive (DST actions: 1 down, 3 right)."""
+    return jnp.where(obs[1] < column, 3, 1).astype(jnp.int32)
+
+
+def _reference_return(column, gamma):
+    env = mo_gym.make("deep-sea-treasure-v0")
+    obs, _ = env.reset(seed=0)
+    total, t, done = np.zeros(2), 0, False
+    while not done:
+        obs, reward, terminated, truncated, _ = env.step(3 if obs[1] < column else 1)
+        total += gamma**t * np.asarray(reward)
+        t += 1
+        done = terminated or truncated
+    return total
+
+
+@pytest.mark.parametrize("gamma", [1.0, 0.9])
+def test_evaluate_policy_matches_mo_gymnasium(gamma):
+    env = envs.make("deep-sea-treasure-v0")
+    for column in (0, 3, 9):
+        act = jax.tree_util.Partial(_right_then_down, jnp.int32(column))  # one compile for all columns
+        ours = evaluate_policy(env, act, jax.random.key(0), episodes=2, gamma=gamma)
+        assert ours.shape == (2, 2)
+        np.testing.assert_allclose(ours, np.tile(_reference_return(column, gamma), (2, 1)), rtol=1e-5)
+
+
+def test_plain_closures_work_too():
+    env = envs.make("deep-sea-treasure-v0")
+    ours = evaluate_policy(env, lambda obs, key: _right_then_down(2, obs, key), jax.random.key(0), episodes=1, gamma=1.0)
+    np.testing.assert_allclose(ours[0], _reference_return(2, 1.0), rtol=1e-6)
+
+
+def test_load_policy_from_a_run(tmp_path):
+    out = tmp_path / "run"
+    assert cli.main(["train", "fake", "--no-progress", "--steps", "200", "--set", "chunk_steps=100", "--out", str(out)]) == 0
+    act = load_policy(out, member=1)  # the test double's member 1 always dives
+    assert int(act(jnp.array([0, 0]), jax.random.key(0))) == 1
+    with pytest.raises(ValueError, match="member 9 is not in the archive"):
+        load_policy(out, member=9)
+    with pytest.raises(FileNotFoundError, match="not a run directory"):
+        load_policy(tmp_path, member=0)
