@@ -1,0 +1,124 @@
+"""PPO configuration: static structure (`PPOConfig`) and per-member numbers (`PPOHyperparams`).
+
+`PPOConfig` fixes shapes and program structure; changing it recompiles. `PPOHyperparams`
+is a pytree of float32 scalars a population or a sweep can vmap over (give every field a
+leading `[pop]` axis, e.g. with `PPOHyperparams().replicate(pop).replace(learning_rate=...)`).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+from flax import struct
+
+from morl.networks.mlp import ACTIVATIONS, ACTORS
+
+LR_SCHEDULES: tuple[str, ...] = ("constant", "linear")
+
+
+@dataclasses.dataclass(frozen=True)
+class PPOConfig:
+    """Static PPO settings.
+
+    One update collects `num_steps x num_envs` transitions, then runs `num_epochs` passes
+    of `num_minibatches` minibatches over them. `actor=None` picks "categorical" for a
+    Discrete action space and "gaussian" for a Box. `lr_schedule="linear"` decays the
+    learning rate from `hyper.learning_rate` to 0 over `total_updates` updates.
+    `normalize_returns` divides each objective's reward by the running std of its
+    discounted return (`morl.shaping.normalize`, applied after any user shaping).
+    `eval_gamma` discounts the evaluation returns and the return estimate that the
+    scalarisation gradient is evaluated at; evaluation episodes stop after
+    `max_eval_steps` steps.
+    """
+
+    num_envs: int = 16
+    num_steps: int = 128
+    num_epochs: int = 4
+    num_minibatches: int = 4
+    hidden_sizes: tuple[int, ...] = (64, 64)
+    activation: str = "tanh"
+    actor: str | None = None
+    weight_conditioned: bool = False
+    lr_schedule: str = "constant"
+    total_updates: int | None = None
+    clip_value_loss: bool = False
+    normalize_returns: bool = False
+    eval_gamma: float = 0.99
+    max_eval_steps: int = 1000
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "hidden_sizes", tuple(self.hidden_sizes))
+        for name in ("num_envs", "num_steps", "num_epochs", "num_minibatches", "max_eval_steps"):
+            value = getattr(self, name)
+            if not isinstance(value, (int, np.integer)) or isinstance(value, bool) or value < 1:
+                raise ValueError(f"PPOConfig.{name}={value!r} must be a positive int")
+        batch = self.num_envs * self.num_steps
+        if batch % self.num_minibatches:
+            raise ValueError(
+                f"PPOConfig: num_envs * num_steps = {batch} is not divisible by num_minibatches={self.num_minibatches}"
+            )
+        if not self.hidden_sizes or any(not isinstance(h, (int, np.integer)) or h < 1 for h in self.hidden_sizes):
+            raise ValueError(f"PPOConfig.hidden_sizes={self.hidden_sizes!r} must be a non-empty tuple of positive ints")
+        if self.activation not in ACTIVATIONS:
+            raise ValueError(f"PPOConfig.activation={self.activation!r}; known: {', '.join(ACTIVATIONS)}")
+        if self.actor is not None and self.actor not in ACTORS:
+            raise ValueError(f"PPOConfig.actor={self.actor!r}; known: {', '.join(ACTORS)}")
+        if self.lr_schedule not in LR_SCHEDULES:
+            raise ValueError(f"PPOConfig.lr_schedule={self.lr_schedule!r}; known: {', '.join(LR_SCHEDULES)}")
+        if self.lr_schedule == "linear" and (self.total_updates is None or self.total_updates < 1):
+            raise ValueError(f"PPOConfig.lr_schedule='linear' needs total_updates >= 1, got {self.total_updates!r}")
+        if not 0.0 < self.eval_gamma <= 1.0:
+            raise ValueError(f"PPOConfig.eval_gamma={self.eval_gamma!r} must lie in (0, 1]")
+
+    @property
+    def batch_size(self) -> int:
+        """Transitions per update: `num_envs * num_steps`."""
+        return self.num_envs * self.num_steps
+
+    @property
+    def minibatch_size(self) -> int:
+        return self.batch_size // self.num_minibatches
+
+
+@struct.dataclass
+class PPOHyperparams:
+    """Per-member PPO numbers (float32 scalars, or `[pop]` arrays under vmap)."""
+
+    learning_rate: Any = 2.5e-4
+    gamma: Any = 0.99
+    gae_lambda: Any = 0.95
+    clip_eps: Any = 0.2
+    ent_coef: Any = 0.01
+    vf_coef: Any = 0.5
+    max_grad_norm: Any = 0.5
+
+    def as_arrays(self) -> "PPOHyperparams":
+        """Every field as a float32 array (the form stored in `PPOState`)."""
+        return jax.tree_util.tree_map(lambda x: jnp.asarray(x, jnp.float32), self)
+
+    def replicate(self, n: int) -> "PPOHyperparams":
+        """The same numbers for `n` members: every field `[n]`."""
+        return jax.tree_util.tree_map(lambda x: jnp.full((n,), x, jnp.float32), self)
+
+    def validate(self) -> "PPOHyperparams":
+        """Raise `ValueError` naming the first out-of-range field (values known only)."""
+        if any(isinstance(leaf, jax.core.Tracer) for leaf in jax.tree_util.tree_leaves(self)):
+            return self
+        checks = {
+            "learning_rate": lambda v: v > 0,
+            "gamma": lambda v: (v > 0) & (v <= 1),
+            "gae_lambda": lambda v: (v >= 0) & (v <= 1),
+            "clip_eps": lambda v: v > 0,
+            "ent_coef": lambda v: v >= 0,
+            "vf_coef": lambda v: v >= 0,
+            "max_grad_norm": lambda v: v > 0,
+        }
+        for name, ok in checks.items():
+            value = np.asarray(getattr(self, name), dtype=np.float64)
+            if not np.all(ok(value)) or not np.all(np.isfinite(value)):
+                raise ValueError(f"PPOHyperparams.{name}={value.tolist()!r} is out of range")
+        return self

@@ -1,0 +1,236 @@
+"""SAC with vector critics: learning checks against gymnasium's Pendulum scale and a known
+Deep-Sea-Treasure optimum, PMOE on a bimodal task, replay buffer, population axis,
+determinism, retracing and input validation."""
+
+from collections import deque
+
+import chex
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+from flax import struct
+
+import morl
+from morl.agents import sac
+from morl.envs import spaces
+from morl.envs.core import Environment
+from morl.networks import pmoe
+from morl.shaping.base import RewardTransform, identity
+
+
+# --- a 1-step task with two separated optima ---------------------------------------------
+@struct.dataclass
+class _PeakState:
+    time: jax.Array
+
+
+@struct.dataclass
+class _PeakParams:
+    max_steps: jax.Array = struct.field(default_factory=lambda: jnp.int32(1))
+
+
+class TwoPeaks(Environment):
+    """One step, action in [-1, 1]: reward `[bump(a - 0.7), bump(a + 0.7)]`, Gaussian bumps
+    of width 0.15, so under weights (0.5, 0.5) actions near +0.7 and -0.7 pay the same."""
+
+    default_params = _PeakParams()
+    reward_dim = 2
+
+    def reset_env(self, key, params):
+        return jnp.ones((1,), jnp.float32), _PeakState(jnp.int32(0))
+
+    def step_env(self, key, state, action, params):
+        reward = jnp.exp(-((action[0] - jnp.array([0.7, -0.7])) ** 2) / (2 * 0.15**2))
+        return jnp.ones((1,), jnp.float32), _PeakState(state.time + 1), reward, jnp.bool_(True), jnp.bool_(False), {}
+
+    def observation_space(self, params=None):
+        return spaces.Box(np.zeros(1, np.float32), np.ones(1, np.float32), (1,))
+
+    def action_space(self, params=None):
+        return spaces.Box(-np.ones(1, np.float32), np.ones(1, np.float32), (1,))
+
+
+def _bumps(a):
+    return np.stack([np.exp(-((a - 0.7) ** 2) / (2 * 0.15**2)), np.exp(-((a + 0.7) ** 2) / (2 * 0.15**2))], -1)
+
+
+# --- learning ---------------------------------------------------------------------------------
+PENDULUM_CONFIG = sac.SACConfig(
+    num_envs=1, rollout_steps=10, gradient_steps=10, batch_size=128, buffer_size=20_000,
+    learning_starts=1_000, hidden_sizes=(64, 64),
+)
+
+
+def test_pendulum_learns_within_5000_steps_and_compiles_once():
+    # Weights (0.5, 0.5): the scalarised reward is gymnasium's Pendulum-v1 reward / 2, so the
+    # summed vector return is gymnasium's return. Random / initial policies score about -1200
+    # to -1500 per episode; a swing-up controller about -150.
+    env = morl.envs.make("mo-pendulum-v0")
+    learner = sac.make(env, PENDULUM_CONFIG)
+    hyper = sac.default_hyperparams(env.action_space(), actor_lr=1e-3, critic_lr=1e-3, alpha_lr=1e-3)
+    weights = jnp.array([0.5, 0.5])
+    state = learner.init(jax.random.key(0), weights, hyper)
+    evaluate = jax.jit(learner.evaluate, static_argnums=3)
+    before = float(np.mean(np.sum(evaluate(jax.random.key(1), state, weights, 10), -1)))
+    chunk = jax.jit(chex.assert_max_traces(lambda s: jax.lax.scan(lambda s, _: learner.update(s), s, None, 50), n=1))
+    for _ in range(10):  # 10 chunks x 50 updates x 10 env steps = 5000 env steps, one trace
+        state, metrics = chunk(state)
+    after = float(np.mean(np.sum(evaluate(jax.random.key(1), state, weights, 10), -1)))
+    assert int(state.env_steps) == 5000
+    assert before < -900, before
+    assert after > -400, (before, after)
+    assert np.all(np.isfinite(np.asarray(metrics["critic_loss"])))
+
+
+@pytest.mark.slow
+def test_pendulum_default_hyperparameters_reach_minus_200():
+    # Haarnoja et al.'s settings (256x256, lr 3e-4, one gradient step per env step).
+    env = morl.envs.make("mo-pendulum-v0")
+    config = sac.SACConfig(rollout_steps=50, gradient_steps=50, learning_starts=1_000)
+    learner = sac.make(env, config)
+    weights = jnp.array([0.5, 0.5])
+    state, _ = jax.jit(learner.make_train(300))(jax.random.key(0), weights, sac.default_hyperparams(env.action_space()))
+    returns = learner.evaluate(jax.random.key(1), state, weights, 20)
+    assert float(np.mean(np.sum(np.asarray(returns), -1))) > -200
+
+
+def test_discrete_sac_finds_nearest_treasure_under_time_weight():
+    # Weight (0, 1) on deep-sea-treasure: only the time penalty counts, so the optimum is the
+    # 0.7 treasure one step down, return (0.7, -1), a point of MO-Gymnasium's known front.
+    env = morl.envs.make("deep-sea-treasure-v0")
+    config = sac.SACConfig(num_envs=4, rollout_steps=8, gradient_steps=8, batch_size=64, buffer_size=4096,
+                           learning_starts=256, hidden_sizes=(32, 32))
+    learner = sac.make(env, config)
+    hyper = sac.default_hyperparams(env.action_space(), actor_lr=1e-3, critic_lr=1e-3, alpha_lr=1e-3)
+    weights = jnp.array([0.0, 1.0])
+    state, _ = jax.jit(learner.make_train(60))(jax.random.key(0), weights, hyper)
+    returns = np.asarray(learner.evaluate(jax.random.key(1), state, weights, 3))
+    front = env.pareto_front()
+    target = front[np.argmax(front @ np.array([0.0, 1.0]))]
+    np.testing.assert_allclose(returns, np.broadcast_to(target, returns.shape))
+
+
+PEAKS_CONFIG = sac.SACConfig(
+    num_envs=8, rollout_steps=1, gradient_steps=1, batch_size=64, buffer_size=4096, learning_starts=64,
+    hidden_sizes=(32, 32), actor="pmoe", num_experts=4,
+)
+
+
+def test_pmoe_experts_distinct_router_non_uniform_on_two_optima_and_deterministic():
+    env = TwoPeaks()
+    learner = sac.make(env, PEAKS_CONFIG)
+    hyper = sac.default_hyperparams(env.action_space(), actor_lr=3e-3, critic_lr=3e-3, alpha_lr=3e-3, init_alpha=0.1)
+    weights = jnp.array([0.5, 0.5])
+    train = jax.jit(learner.make_train(600))
+    state, metrics = train(jax.random.key(1), weights, hyper)
+    again, metrics_again = train(jax.random.key(1), weights, hyper)
+    chex.assert_trees_all_equal((state, metrics), (again, metrics_again))  # same seed, same numbers
+
+    mixture = learner.nets.actor.apply(state.actor_params, jnp.ones(1), weights)
+    means = np.tanh(np.asarray(mixture.mean[:, 0]))
+    probs = np.asarray(mixture.probs)
+    assert means.max() - means.min() > 0.5, means  # experts distinct
+    assert probs.max() > 0.5 and probs.min() < 0.15, probs  # router far from uniform (0.25 each)
+    top = int(np.argmax(probs))
+    assert abs(abs(means[top]) - 0.7) < 0.1, (means, probs)  # the favoured expert sits on an optimum
+    # the deterministic action pays close to the optimum 0.5 under the weights, as numpy scores it
+    action = float(learner.act(state.actor_params, jnp.ones(1), weights)[0])
+    assert float(_bumps(action) @ np.array([0.5, 0.5])) > 0.45, action
+
+
+def test_gumbel_and_gaussian_actors_train_on_two_optima():
+    env = TwoPeaks()
+    weights = jnp.array([0.5, 0.5])
+    hyper = sac.default_hyperparams(env.action_space(), actor_lr=3e-3, critic_lr=3e-3, alpha_lr=3e-3, init_alpha=0.1)
+    for kind in ("pmoe_gumbel", "gaussian"):
+        learner = sac.make(env, PEAKS_CONFIG.__class__(**{**PEAKS_CONFIG.__dict__, "actor": kind}))
+        state, _ = jax.jit(learner.make_train(400))(jax.random.key(0), weights, hyper)
+        action = float(learner.act(state.actor_params, jnp.ones(1), weights)[0])
+        assert float(_bumps(action) @ np.array([0.5, 0.5])) > 0.4, (kind, action)
+
+
+# --- replay buffer ------------------------------------------------------------------------------
+def test_replay_wraps_around_like_a_bounded_deque():
+    buffer = sac.init_buffer({"x": jnp.zeros((2,))}, capacity=5)
+    reference = deque(maxlen=5)
+    value = 1
+    for n in (3, 4, 1, 5, 2):
+        rows = np.arange(value, value + n, dtype=np.float32)[:, None].repeat(2, 1)
+        buffer = sac.insert(buffer, {"x": jnp.asarray(rows)})
+        reference.extend(rows[:, 0].tolist())
+        value += n
+        stored = np.asarray(buffer.data["x"][:, 0])
+        assert int(buffer.size) == len(reference)
+        assert sorted(stored[: int(buffer.size)].tolist()) == sorted(reference)
+        newest = (int(buffer.position) - 1) % 5
+        assert stored[newest] == reference[-1]
+    with pytest.raises(ValueError, match="capacity 5"):
+        sac.insert(buffer, {"x": jnp.zeros((6, 2))})
+
+
+def test_replay_samples_only_valid_rows_uniformly():
+    buffer = sac.init_buffer(jnp.zeros(()), capacity=100)
+    buffer = sac.insert(buffer, jnp.array([1.0, 2.0, 3.0]))
+    draws = np.asarray(jax.jit(sac.sample, static_argnums=2)(buffer, jax.random.key(0), 3000))
+    counts = np.array([(draws == v).sum() for v in (1.0, 2.0, 3.0)])
+    assert counts.sum() == 3000  # never an unwritten (zero) row
+    assert np.all(np.abs(counts - 1000) < 120), counts
+
+
+def test_shared_buffer_population_writes_all_members_and_samples_per_member():
+    env = TwoPeaks()
+    config = PEAKS_CONFIG.__class__(**{**PEAKS_CONFIG.__dict__, "shared_buffer": True, "weight_conditioned": True,
+                                       "num_envs": 2, "rollout_steps": 3, "learning_starts": 0, "batch_size": 4})
+    learner = sac.make(env, config, "tchebycheff")
+    weights = jnp.array([[1.0, 0.0], [0.5, 0.5], [0.0, 1.0]])
+    hyper = sac.stack_hyperparams([sac.default_hyperparams(env.action_space(), gamma=g) for g in (0.9, 0.95, 0.99)])
+    states = jax.vmap(learner.init)(jax.random.split(jax.random.key(0), 3), weights, hyper)
+    assert states.buffer is None
+    step = jax.jit(learner.update_population)
+    states, buffer, metrics = step(states, learner.init_buffer())
+    assert int(buffer.size) == 3 * 2 * 3  # every member's rollout went into the one buffer
+    states, buffer, metrics = step(states, buffer)
+    assert int(buffer.size) == 36 and np.all(np.asarray(metrics["learning"]))
+    # rewards in the buffer are the env's vectors for the stored actions (actions map 1:1 here)
+    np.testing.assert_allclose(np.asarray(buffer.data.reward[:36]), _bumps(np.asarray(buffer.data.action[:36, 0])),
+                               rtol=1e-5, atol=1e-6)
+    # members learned different things from the same buffer (own weights, own keys)
+    first = jax.tree_util.tree_leaves(states.actor_params)[0]
+    assert not np.allclose(first[0], first[1]) and not np.allclose(first[1], first[2])
+    assert np.all(np.isfinite(np.asarray(metrics["critic_loss"])))
+
+
+def test_shaping_changes_stored_rewards_but_metrics_report_unshaped_returns():
+    scale = RewardTransform(identity().init, lambda state, reward, context: (10.0 * reward, state), "times10")
+    env = TwoPeaks()
+    config = PEAKS_CONFIG.__class__(**{**PEAKS_CONFIG.__dict__, "num_envs": 4, "learning_starts": 1000})
+    learner = sac.make(env, config, shaping=scale)
+    state = learner.init(jax.random.key(0), jnp.array([0.5, 0.5]), sac.default_hyperparams(env.action_space()))
+    state, metrics = jax.jit(learner.update)(state)
+    stored = np.asarray(state.buffer.data.reward[:4])
+    unshaped = _bumps(np.asarray(state.buffer.data.action[:4, 0]))
+    np.testing.assert_allclose(stored, 10.0 * unshaped, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(np.asarray(metrics["episode_return"]), unshaped.mean(0), rtol=1e-5, atol=1e-6)
+
+
+# --- validation -----------------------------------------------------------------------------------
+def test_bad_inputs_are_named():
+    env = morl.envs.make("mo-pendulum-v0")
+    learner = sac.make(env, PENDULUM_CONFIG)
+    hyper = sac.default_hyperparams(env.action_space())
+    with pytest.raises(ValueError, match="simplex"):
+        learner.init(jax.random.key(0), jnp.array([0.7, 0.7]), hyper)
+    with pytest.raises(ValueError, match=r"shape \(3,\)"):
+        learner.init(jax.random.key(0), jnp.ones(3) / 3, hyper)
+    with pytest.raises(ValueError, match="gamma"):
+        learner.init(jax.random.key(0), jnp.array([0.5, 0.5]), hyper.replace(gamma=jnp.float32(1.5)))
+    with pytest.raises(ValueError, match="'pmoe'"):
+        sac.make(morl.envs.make("deep-sea-treasure-v0"), sac.SACConfig(actor="pmoe"))
+    with pytest.raises(ValueError, match="batch_size"):
+        sac.make(env, sac.SACConfig(batch_size=0))
+    with pytest.raises(ValueError, match="unknown SAC hyperparameter"):
+        sac.default_hyperparams(env.action_space(), learning_rate=1e-3)
+    with pytest.raises(ValueError, match="shared_buffer"):
+        sac.make(env, sac.SACConfig(shared_buffer=True, hidden_sizes=(8,))).update(None)
+    assert pmoe.ACTOR_KINDS == ("gaussian", "pmoe", "pmoe_gumbel")
