@@ -56,6 +56,7 @@ class LogConfig:
     checkpoint_every: int = 10  # chunks between checkpoints; 0: only at the end
     keep_checkpoints: int = 2  # most recent checkpoints kept on disk
     metrics_every: int = 1  # chunks between metric rows (front metrics on the host)
+    metrics_flush_s: float = 30.0  # seconds between rewrites of metrics.csv (also at checkpoints and the end)
     tensorboard: bool = True
     eu_weights: int = 50  # evenly spread simplex weights for expected utility / MUL
     progress: bool = True  # rich progress bar on the terminal

@@ -149,6 +149,7 @@ def run(job: Job, console: Any = None) -> dict[str, Any]:
     last_logged = (env_steps, time.perf_counter())
     saved_chunk = latest
     closing = None
+    flushed = -float("inf")  # first row is written at once
     try:
         with _progress(console, log.progress, experiment.algo.total_steps, env_steps) as progress:
             while not trainer.done(state):
@@ -164,11 +165,15 @@ def run(job: Job, console: Any = None) -> dict[str, Any]:
                     chunk_metrics = jax.device_get(chunk_metrics)
                     rows = _rows(job, state, chunk_metrics, measure, chunk, env_steps, tick - start, rate)
                     metrics_log.append(rows)
-                    metrics_log.flush()
+                    if tick - flushed >= log.metrics_flush_s:
+                        metrics_log.flush()
+                        flushed = tick
                     for writer, row, scalars in zip(writers, rows, _chunk_scalars(job, chunk_metrics)):
                         writer.scalars(env_steps, {f"front/{k}": row[k] for k in METRIC_COLUMNS[5:] if row[k] != ""} | scalars)
                     progress(env_steps, rows[0])
                 if log.checkpoint_every and chunk % log.checkpoint_every == 0 and not finished:
+                    metrics_log.flush()  # rows up to the checkpoint are on disk before it is
+                    flushed = tick
                     checkpoints.save(chunk, state, {"chunk": chunk, "env_steps": env_steps, "wall_time": tick - start})
                     saved_chunk = chunk
                 overhead += time.perf_counter() - tick
@@ -177,6 +182,7 @@ def run(job: Job, console: Any = None) -> dict[str, Any]:
             checkpoints.save(chunk, state, {"chunk": chunk, "env_steps": env_steps, "wall_time": closing - start})
     finally:  # also on Ctrl-C: finish the checkpoint in flight, flush the event files
         closing = closing or time.perf_counter()
+        metrics_log.flush()
         checkpoints.close()
         for writer in writers:
             writer.close()

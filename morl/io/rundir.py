@@ -3,7 +3,9 @@
 Layout of `runs/NAME/`:
 
     config.yaml     the fully resolved `Experiment` (what `--resume` compares against)
-    metrics.csv     one row per run and logged chunk (see `morl.train_loop.METRIC_COLUMNS`)
+    metrics.csv     one row per run and logged chunk (see `morl.train_loop.METRIC_COLUMNS`);
+                    rewritten every `log.metrics_flush_s` seconds, before each checkpoint
+                    and at the end (a resume recomputes the rows after its checkpoint)
     front.csv       the final archives: run, seed, member, weight_*, return_*
     summary.json    final metrics, timings and paths
     front.png       the final fronts (beside the true front when the env knows it)
