@@ -132,7 +132,8 @@ def main() -> None:
     if any(n < 1 for n in args.num_envs) or args.steps < 1 or args.gym_steps < 1:
         parser.error("--num-envs, --steps and --gym-steps must be positive")
 
-    print(f"device: {jax.devices()[0].device_kind} ({jax.default_backend()}), jax {jax.__version__}, sampler: {args.sampler}")
+    device = jax.devices()[0]
+    print(f"device: {device.device_kind} ({jax.default_backend()}), jax {jax.__version__}, sampler: {args.sampler}")
     print("steps/s per wall second; in brackets per process CPU second (robust to a shared machine)")
     print(f"{'env':<30} {'envs':>5} {'JAX steps/s':>25} {'MO-Gym steps/s':>19} {'ratio':>15}")
     notes = []

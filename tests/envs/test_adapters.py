@@ -104,7 +104,8 @@ def test_unported_env_matches_mo_gymnasium():
 
 
 def test_lunar_lander_runs():
-    pytest.importorskip("Box2D", reason="Box2D is not installed (pip install 'gymnasium[box2d]'); mo-lunar-lander needs it")
+    reason = "Box2D is not installed (pip install 'gymnasium[box2d]'); mo-lunar-lander needs it"
+    pytest.importorskip("Box2D", reason=reason)
     envs = from_gymnasium("mo-lunar-lander-v3", num_envs=2)
     obs = envs.reset(seed=0)
     assert obs.shape == (2, 8) and envs.reward_dim == 4
