@@ -6,6 +6,7 @@
     morl train --resume runs/dst
     morl eval runs/dst
     morl plot runs/a runs/b --out fig.png
+    morl table runs/a runs/b --out results.md
     morl sweep sweeps/morld_dst.yaml
 
 Bad input (unknown algorithm, env, key; wrong type; a resume with another config; an
@@ -173,6 +174,20 @@ def _plot(args: argparse.Namespace) -> int:
     return 0
 
 
+def _table(args: argparse.Namespace) -> int:
+    from morl.io import rundir
+    from morl.io.results import markdown_table
+
+    try:
+        table = markdown_table(args.run_dirs)
+    except (UserError, *_USER_ERRORS) as err:
+        return _fail(str(err))
+    if args.out:
+        rundir.atomic_write(args.out, table)
+    print(table, end="")
+    return 0
+
+
 # --- sweep -----------------------------------------------------------------------------
 
 
@@ -267,6 +282,11 @@ def parser() -> argparse.ArgumentParser:
     plot.add_argument("run_dirs", nargs="+")
     plot.add_argument("--out", help="figure path (default <first run>/compare.png)")
     plot.set_defaults(func=_plot)
+
+    table = sub.add_parser("table", help="Markdown table of final indicators (mean +- std over seeds)")
+    table.add_argument("run_dirs", nargs="+")
+    table.add_argument("--out", help="also write the table to this file")
+    table.set_defaults(func=_table)
 
     sweep = sub.add_parser("sweep", help="run (or join) an Optuna study from a sweep spec")
     sweep.add_argument("spec", help="sweep spec, e.g. sweeps/morld_dst.yaml")

@@ -1,6 +1,7 @@
 """`morl train / eval / plot / rollout` end to end with the Trainer test double ("fake")."""
 
 import csv
+import json
 import os
 import signal
 import subprocess
@@ -198,6 +199,12 @@ def test_eval_and_plot(tmp_path, capsys):
     for name in ("fig.png", "fig.pdf", "fig_curves.png", "fig_curves.pdf"):
         assert (tmp_path / name).stat().st_size > 1000
     assert (tmp_path / "fig.pdf").read_bytes()[:5] == b"%PDF-"
+    capsys.readouterr()
+    assert cli.main(["table", str(a), str(b), "--out", str(tmp_path / "results.md")]) == 0
+    lines = (tmp_path / "results.md").read_text().splitlines()
+    assert len(lines) == 3 and lines[2].startswith("| a+b | fake | deep-sea-treasure-v0 | 1,000 | 2 |")
+    hv = [json.loads((d / "summary.json").read_text())["runs"][0]["hypervolume"] for d in (a, b)]
+    assert f"{np.mean(hv):.4g} ± {np.std(hv):.2g}" in lines[2]
 
 
 def test_rollout_still_works(capsys):

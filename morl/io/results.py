@@ -1,10 +1,12 @@
-"""Reading finished (or running) run directories back: fronts, curves, true front."""
+"""Reading run directories back: fronts, curves, true front, and results tables."""
 
 from __future__ import annotations
 
 import json
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
+
 import numpy as np
 
 from morl.io import rundir
@@ -78,3 +80,34 @@ def _number(text: str) -> float:
         return float(text)
     except ValueError:
         return float("nan")
+
+
+def markdown_table(run_dirs: list[str | Path]) -> str:
+    """A Markdown table of final indicators, one line per group of runs that differ only
+    in their seed: mean +- standard deviation over seeds (from each summary.json)."""
+    groups: dict[str, list[tuple[str, dict[str, Any]]]] = {}
+    order: list[str] = []
+    for d in run_dirs:
+        path = Path(d)
+        summary = json.loads((path / rundir.SUMMARY).read_text())
+        for record, run in zip(load_run(path), summary["runs"]):
+            if record.group_key not in groups:
+                order.append(record.group_key)
+            info = {**run, "env": summary["env"], "algorithm": summary["algorithm"], "env_steps": summary["env_steps"]}
+            groups.setdefault(record.group_key, []).append((record.name, info))
+    columns = ("hypervolume", "expected_utility", "sparsity", "cardinality", "igd", "mul")
+    lines = ["| run | algorithm | env | env steps | seeds | " + " | ".join(columns) + " |", "|" + "---|" * (6 + len(columns))]
+    for key in order:
+        runs = groups[key]
+        names = "+".join(dict.fromkeys(name for name, _ in runs))
+        first = runs[0][1]
+        cells = [names, first["algorithm"], first["env"], f"{first['env_steps']:,}", str(len(runs))]
+        for column in columns:
+            values = np.array([_number(str(r[column])) for _, r in runs])
+            values = values[np.isfinite(values)]
+            if values.size == 0:
+                cells.append("")
+            else:
+                cells.append(f"{values.mean():.4g} ± {values.std():.2g}" if values.size > 1 else f"{values[0]:.4g}")
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines) + "\n"
