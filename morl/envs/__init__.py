@@ -6,6 +6,7 @@
 """
 
 from morl.envs import spaces
+from morl.envs.adapters import GymnasiumEnv, HostVectorEnv, from_gymnasium, to_gymnasium
 from morl.envs.core import Environment
 from morl.envs.registry import make, register, registered
 from morl.envs.wrappers import AutoReset, EpisodeStatistics, VmapEnv, Wrapper
@@ -14,10 +15,14 @@ __all__ = [
     "AutoReset",
     "Environment",
     "EpisodeStatistics",
+    "GymnasiumEnv",
+    "HostVectorEnv",
     "VmapEnv",
     "Wrapper",
+    "from_gymnasium",
     "make",
     "register",
     "registered",
     "spaces",
+    "to_gymnasium",
 ]
