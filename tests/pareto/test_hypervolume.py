@@ -1,0 +1,153 @@
+"""Hypervolume against moocore (2-D, 3-D), an independent grid computation (any m),
+ALGORITHMS.md's pymoo cross-check values, and the invariances a hypervolume must obey."""
+
+from __future__ import annotations
+
+import itertools
+
+import jax
+import jax.numpy as jnp
+import moocore
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from morl.pareto import hypervolume, hypervolume_2d, hypervolume_3d, hypervolume_host, hypervolume_mc
+
+
+def moocore_hv(points: np.ndarray, ref: np.ndarray) -> float:
+    keep = np.all(points > ref, axis=1)
+    return float(moocore.hypervolume(-points[keep], ref=-ref)) if keep.any() else 0.0
+
+
+def grid_hv(points: np.ndarray, ref: np.ndarray) -> float:
+    """Exact HV by coordinate compression: sum the volumes of the grid cells (between
+    consecutive distinct coordinates) whose upper corner is weakly dominated by a point."""
+    pts = np.maximum(points, ref)  # clipping to the box changes no dominated volume
+    axes = [np.unique(np.concatenate([[r], pts[:, k]])) for k, r in enumerate(ref)]
+    total = 0.0
+    for cell in itertools.product(*(range(1, len(a)) for a in axes)):
+        upper = np.array([a[i] for a, i in zip(axes, cell)])
+        if np.any(np.all(pts >= upper, axis=1)):
+            total += np.prod([a[i] - a[i - 1] for a, i in zip(axes, cell)])
+    return float(total)
+
+
+@st.composite
+def point_sets(draw: st.DrawFn, ms: tuple[int, ...], max_n: int) -> tuple[np.ndarray, np.ndarray]:
+    """Fronts with ties, duplicates, dominated points and points outside the reference box."""
+    m = draw(st.sampled_from(ms))
+    n = draw(st.integers(1, max_n))
+    rng = np.random.default_rng(draw(st.integers(0, 2**32 - 1)))
+    kind = draw(st.sampled_from(["sphere", "integer", "cloud"]))
+    if kind == "sphere":  # mostly non-dominated
+        pts = np.abs(rng.normal(size=(n, m)))
+        pts = pts / np.linalg.norm(pts, axis=1, keepdims=True) * 10 - 2
+    elif kind == "integer":  # many ties and duplicates
+        pts = rng.integers(-2, 6, size=(n, m)).astype(np.float64)
+    else:
+        pts = rng.normal(size=(n, m)) * 3
+    if n > 2:
+        pts[rng.integers(0, n, size=2)] = pts[0]  # exact duplicates
+    ref = np.full(m, -1.0) if draw(st.booleans()) else rng.normal(size=m)
+    return pts, ref
+
+
+@settings(max_examples=30, deadline=None)
+@given(point_sets(ms=(2, 3), max_n=2000))
+def test_exact_2d_3d_match_moocore_to_1e9(data: tuple[np.ndarray, np.ndarray]) -> None:
+    pts, ref = data
+    expected = moocore_hv(pts, ref)
+    assert hypervolume(pts, ref) == pytest.approx(expected, rel=1e-9, abs=1e-12)
+
+
+@settings(max_examples=20, deadline=None)
+@given(point_sets(ms=(2, 3, 4, 5, 6, 7, 8), max_n=4))
+def test_all_dimensions_match_grid_computation(data: tuple[np.ndarray, np.ndarray]) -> None:
+    pts, ref = data
+    expected = grid_hv(pts, ref)
+    assert hypervolume(pts, ref) == pytest.approx(expected, rel=1e-9, abs=1e-12)
+    assert hypervolume_host(pts, ref) == pytest.approx(expected, rel=1e-9, abs=1e-12)
+
+
+@settings(max_examples=15, deadline=None)
+@given(point_sets(ms=(2, 3, 4, 6, 8), max_n=300))
+def test_host_any_dimension_matches_moocore(data: tuple[np.ndarray, np.ndarray]) -> None:
+    pts, ref = data
+    if pts.shape[1] >= 6:
+        pts = pts[:40]  # exact HV is exponential in m
+    assert hypervolume(pts, ref) == pytest.approx(moocore_hv(pts, ref), rel=1e-9, abs=1e-12)
+
+
+def test_algorithms_md_cross_check_values() -> None:
+    f2 = np.array([(1, 5), (2, 4), (3, 2), (4, 1)], np.float64)
+    f3 = np.array([(1, 2, 3), (3, 1, 2), (2, 3, 1), (1.5, 1.5, 1.5)], np.float64)
+    assert hypervolume(f2, np.zeros(2)) == pytest.approx(12.0, abs=1e-12)
+    assert hypervolume(f2, -np.ones(2)) == pytest.approx(22.0, abs=1e-12)
+    assert hypervolume(f3, np.zeros(3)) == pytest.approx(13.125, abs=1e-12)
+
+
+@settings(max_examples=15, deadline=None)
+@given(point_sets(ms=(2, 3, 4), max_n=60), st.integers(0, 2**32 - 1))
+def test_invariances(data: tuple[np.ndarray, np.ndarray], seed: int) -> None:
+    pts, ref = data
+    rng = np.random.default_rng(seed)
+    m = pts.shape[1]
+    base = hypervolume(pts, ref)
+    # a point dominated by an existing one changes nothing
+    dominated = pts[rng.integers(len(pts))] - rng.uniform(0, 1, size=m)
+    assert hypervolume(np.vstack([pts, dominated]), ref) == pytest.approx(base, rel=1e-12, abs=1e-12)
+    # any added point never lowers it (a non-dominated one may raise it)
+    extra = pts.max(axis=0) * rng.uniform(0.5, 1.5, size=m)
+    assert hypervolume(np.vstack([pts, extra]), ref) >= base - 1e-9 * max(1.0, base)
+    # translation of points and reference together; positive per-objective scaling
+    shift = rng.normal(size=m) * 5
+    assert hypervolume(pts + shift, ref + shift) == pytest.approx(base, rel=1e-9, abs=1e-9)
+    scale = rng.uniform(0.5, 2.0, size=m)
+    assert hypervolume(pts * scale, ref * scale) == pytest.approx(base * np.prod(scale), rel=1e-9, abs=1e-9)
+
+
+def test_edge_cases_and_bad_input() -> None:
+    assert hypervolume(np.zeros((0, 3)), np.zeros(3)) == 0.0
+    assert hypervolume(np.array([[1.0, -1.0], [0.0, 5.0]]), np.zeros(2)) == 0.0  # none strictly above ref
+    with pytest.raises(ValueError, match="non-finite value nan at row 1"):
+        hypervolume(np.array([[1.0, 2.0], [np.nan, 1.0]]), np.zeros(2))
+    with pytest.raises(ValueError, match=r"ref must have shape \(2,\)"):
+        hypervolume(np.ones((3, 2)), np.zeros(3))
+    with pytest.raises(ValueError, match="ref contains a non-finite"):
+        hypervolume(np.ones((3, 2)), np.array([0.0, np.inf]))
+    with pytest.raises(ValueError, match="2-D"):
+        hypervolume(np.ones((2, 2, 2)), np.zeros(2))
+
+
+def test_jitted_kernels_in_float32_scan_and_with_masks() -> None:
+    rng = np.random.default_rng(0)
+    fronts = np.abs(rng.normal(size=(4, 50, 3))).astype(np.float32)
+    valid = rng.random((4, 50)) < 0.7
+    ref = np.zeros(3, np.float32)
+
+    def body(carry, inputs):
+        pts, v = inputs
+        return carry, (hypervolume_3d(pts, ref, v), hypervolume_2d(pts[:, :2], ref[:2], v))
+
+    _, (hv3, hv2) = jax.jit(lambda f, v: jax.lax.scan(body, 0, (f, v)))(fronts, valid)
+    for i in range(4):
+        pts = fronts[i][valid[i]].astype(np.float64)
+        assert float(hv3[i]) == pytest.approx(moocore_hv(pts, ref.astype(np.float64)), rel=1e-5)
+        assert float(hv2[i]) == pytest.approx(moocore_hv(pts[:, :2], np.zeros(2)), rel=1e-5)
+
+
+@pytest.mark.parametrize("m", [2, 5])
+def test_monte_carlo_within_four_standard_errors(m: int) -> None:
+    rng = np.random.default_rng(m)
+    pts = np.abs(rng.normal(size=(30, m)))
+    pts = np.vstack([pts / np.linalg.norm(pts, axis=1, keepdims=True), -np.ones((1, m))])  # one outside
+    ref = np.zeros(m)
+    exact = moocore_hv(pts, ref)
+    with jax.enable_x64(True):
+        est, se = jax.jit(hypervolume_mc, static_argnums=(3,))(jax.random.key(0), pts, ref, 50_000)
+    assert 0 < float(se) < 0.05 * exact
+    assert abs(float(est) - exact) < 4 * float(se)
+    est0, se0 = hypervolume_mc(jax.random.key(1), -np.ones((3, m)), ref, 1000)
+    assert float(est0) == 0.0 and float(se0) == 0.0
