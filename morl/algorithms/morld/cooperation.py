@@ -18,6 +18,7 @@ import jax
 import jax.numpy as jnp
 
 from morl.decomposition.scalarization import Scalarization
+from morl.decomposition.weights import nearest_neighbours
 
 
 def neighbourhoods(weights: jax.Array, size: int) -> jax.Array:
@@ -25,9 +26,7 @@ def neighbourhoods(weights: jax.Array, size: int) -> jax.Array:
     pop = weights.shape[0]
     if not 0 <= size < pop:
         raise ValueError(f"neighbourhood size must be in [0, {pop - 1}] for a population of {pop}, got {size}")
-    distance = jnp.sum(jnp.square(weights[:, None, :] - weights[None, :, :]), axis=-1)
-    distance = distance.at[jnp.arange(pop), jnp.arange(pop)].set(jnp.inf)
-    return jnp.argsort(distance, axis=1)[:, :size]
+    return nearest_neighbours(weights, size + 1)[:, 1:]
 
 
 def best_neighbour(

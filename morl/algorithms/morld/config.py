@@ -1,0 +1,148 @@
+"""MORL/D configuration: every taxonomy dimension is one field (Felten et al. 2024).
+
+| dimension            | field(s)                                                        |
+|----------------------|-----------------------------------------------------------------|
+| scalarisation        | `scalarization` (+ `ideal_tau`, `augmented_rho`, `pbi_theta`, `smooth_mu`) |
+| weight init          | `weight_init`: uniform (Riesz s-energy), random (Dirichlet(1)), onehot |
+| weight adaptation    | `weight_adaptation`: none or psa (`psa_delta`)                  |
+| neighbourhood        | `neighborhood_size`                                             |
+| cooperation          | `cooperation`: none or transfer (parameter transfer to neighbours) |
+| base learner         | `ppo` section (actor kind, network, PPO numbers)                |
+| environment          | `env` (a `morl.envs` id) and `env_kwargs` ("key=value" strings)  |
+| reward shaping       | `shaping`: transform names applied in order (see `morl.shaping`) |
+| archive              | `archive_capacity`, fed every `eval_period` iterations          |
+
+The budget `total_steps` counts environment steps summed over the whole population.
+One *iteration* is one PPO update of every member (`pop_size * ppo.num_envs *
+ppo.num_steps` env steps); a *chunk* is `chunk_iterations` iterations in one compiled
+`lax.scan`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import ClassVar, Literal
+
+SCALARIZATIONS = ("weighted_sum", "tchebycheff", "augmented_tchebycheff", "pbi", "smooth_tchebycheff")
+
+
+@dataclasses.dataclass(frozen=True)
+class PPOSection:
+    """The base learner's settings (PPO). Numbers that may vary per run are vmappable."""
+
+    num_envs: int = 8
+    num_steps: int = 64
+    num_epochs: int = 4
+    num_minibatches: int = 4
+    hidden_sizes: tuple[int, ...] = (64, 64)
+    activation: str = "tanh"
+    actor: str | None = None
+    weight_conditioned: bool = False
+    normalize_returns: bool = True
+    lr_schedule: Literal["constant", "linear"] = "constant"
+    learning_rate: float = 1e-3
+    gamma: float = 0.99
+    gae_lambda: float = 0.95
+    clip_eps: float = 0.2
+    ent_coef: float = 0.05
+    vf_coef: float = 0.5
+    max_grad_norm: float = 0.5
+
+
+@dataclasses.dataclass(frozen=True)
+class MORLDConfig:
+    """MORL/D with the whole population trained at once (see the module docstring)."""
+
+    env: str = "deep-sea-treasure-v0"
+    env_kwargs: tuple[str, ...] = ()
+    total_steps: int = 1_000_000
+    ref_point: tuple[float, ...] | None = None
+    eval_gamma: float = 0.99
+    pop_size: int = 16
+    weight_init: Literal["uniform", "random", "onehot"] = "uniform"
+    scalarization: Literal[
+        "weighted_sum", "tchebycheff", "augmented_tchebycheff", "pbi", "smooth_tchebycheff"
+    ] = "weighted_sum"
+    ideal_tau: float = 0.5
+    augmented_rho: float = 0.01
+    pbi_theta: float = 5.0
+    smooth_mu: float = 0.1
+    weight_adaptation: Literal["none", "psa"] = "none"
+    psa_delta: float = 0.1
+    neighborhood_size: int = 2
+    cooperation: Literal["none", "transfer", "shared_buffer"] = "none"
+    shaping: tuple[str, ...] = ()
+    eval_period: int = 5
+    eval_episodes: int = 1
+    max_eval_steps: int = 1000
+    archive_capacity: int = 64
+    chunk_iterations: int = 10
+    ppo: PPOSection = PPOSection()
+
+    vmappable: ClassVar[tuple[str, ...]] = (
+        "ppo.learning_rate",
+        "ppo.gamma",
+        "ppo.gae_lambda",
+        "ppo.clip_eps",
+        "ppo.ent_coef",
+        "ppo.vf_coef",
+        "ppo.max_grad_norm",
+    )
+
+    @property
+    def steps_per_iteration(self) -> int:
+        return self.pop_size * self.ppo.num_envs * self.ppo.num_steps
+
+    @property
+    def total_iterations(self) -> int:
+        return -(-self.total_steps // self.steps_per_iteration)
+
+    def validate(self, reward_dim: int) -> None:
+        """Raise `ValueError` with one line naming the first bad value."""
+        checks = [
+            (self.total_steps >= 1, f"total_steps={self.total_steps} must be >= 1"),
+            (self.pop_size >= 1, f"pop_size={self.pop_size} must be >= 1"),
+            (
+                not (self.weight_init in ("uniform", "onehot") and self.pop_size < reward_dim),
+                f"pop_size={self.pop_size} is smaller than the number of objectives ({reward_dim}); "
+                f"weight_init='{self.weight_init}' needs one member per corner of the simplex",
+            ),
+            (
+                not (self.weight_init == "onehot" and self.pop_size != reward_dim),
+                f"weight_init='onehot' needs pop_size == number of objectives ({reward_dim}), got {self.pop_size}",
+            ),
+            (
+                not (self.weight_adaptation == "psa" and self.pop_size < 2),
+                "weight_adaptation='psa' needs pop_size >= 2 (PSA compares members with their neighbours on the front)",
+            ),
+            (
+                self.cooperation != "shared_buffer",
+                "cooperation='shared_buffer' needs an off-policy learner (SAC); the PPO learner has no replay buffer",
+            ),
+            (
+                0 <= self.neighborhood_size < max(self.pop_size, 1),
+                f"neighborhood_size={self.neighborhood_size} must be in [0, pop_size - 1 = {self.pop_size - 1}]",
+            ),
+            (
+                not (self.cooperation == "transfer" and self.neighborhood_size < 1),
+                "cooperation='transfer' needs neighborhood_size >= 1",
+            ),
+            (0.0 < self.eval_gamma <= 1.0, f"eval_gamma={self.eval_gamma} must lie in (0, 1]"),
+            (self.psa_delta > 0, f"psa_delta={self.psa_delta} must be > 0"),
+            (self.ideal_tau >= 0, f"ideal_tau={self.ideal_tau} must be >= 0"),
+            (self.eval_period >= 1, f"eval_period={self.eval_period} must be >= 1"),
+            (self.eval_episodes >= 1, f"eval_episodes={self.eval_episodes} must be >= 1"),
+            (self.max_eval_steps >= 1, f"max_eval_steps={self.max_eval_steps} must be >= 1"),
+            (self.chunk_iterations >= 1, f"chunk_iterations={self.chunk_iterations} must be >= 1"),
+            (
+                self.archive_capacity >= self.pop_size,
+                f"archive_capacity={self.archive_capacity} must be >= pop_size={self.pop_size}",
+            ),
+            (
+                self.ref_point is None or len(self.ref_point) == reward_dim,
+                f"ref_point={self.ref_point} has {len(self.ref_point or ())} entries; {self.env} has {reward_dim} objectives",
+            ),
+        ]
+        for ok, message in checks:
+            if not ok:
+                raise ValueError(f"MORLDConfig: {message}")

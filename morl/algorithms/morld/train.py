@@ -1,0 +1,313 @@
+"""MORL/D as one compiled program: the whole population trains at once.
+
+One iteration (`_iteration`), all inside `jit`:
+
+    members = vmap(ppo.update)(members)                  # every member, its own weights
+    every eval_period iterations:
+        returns = vmap(ppo.evaluate)(members)             # deterministic, discounted (eval_gamma)
+        archive = archive_insert(archive, returns, ...)   # Pareto archive with the actors' params
+        ideal   = max(archive) + tau                      # Tchebycheff's z*
+        weights = psa(weights, returns, archive)          # weight adaptation (optional)
+        members = transfer(members, best_neighbour(...))  # cooperation (optional)
+
+`run_chunk` scans `chunk_iterations` iterations; the host only loops over chunks for
+logging and checkpoints. With `num_runs=R` the same program is vmapped over R seeds
+(and per-run hyperparameters), so a sweep is one compile.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import yaml
+from flax import struct
+
+from morl import envs
+from morl.agents import ppo
+from morl.algorithms.api import Front
+from morl.algorithms.morld.config import MORLDConfig
+from morl.algorithms.morld.cooperation import best_neighbour, neighbourhoods, transfer
+from morl.algorithms.morld.weight_adaptation import pareto_simulated_annealing
+from morl.decomposition import weights as weight_sets
+from morl.decomposition.scalarization import Scalarization, make_scalarization
+from morl.pareto.archive import ParetoArchive, archive_front, archive_init, archive_insert
+from morl.shaping.config import make_chain
+
+
+@struct.dataclass
+class MORLDState:
+    """One run's training state (a pytree of arrays; `num_runs` adds a leading axis).
+
+    `members`: the population's `PPOState`s, leading `[pop]` axis; `archive`: Pareto
+    archive of evaluated returns `[capacity, m]` with payload `weights [m]`, `member`
+    (population index), `iteration` and `actor` (the actor's parameters);
+    `member_returns [pop, m]`: the latest evaluation; `ideal [m]`: z* for Tchebycheff;
+    `iteration`: updates done; `rng`."""
+
+    members: ppo.PPOState
+    archive: ParetoArchive
+    member_returns: jax.Array
+    ideal: jax.Array
+    iteration: jax.Array
+    rng: jax.Array
+
+
+def initial_weights(config: MORLDConfig, reward_dim: int, seed: int = 0) -> np.ndarray:
+    """`[pop, m]` simplex weights of the chosen initialisation (deterministic)."""
+    if config.weight_init == "uniform":
+        return np.asarray(weight_sets.uniform_weights(reward_dim, config.pop_size), np.float32)
+    if config.weight_init == "onehot":
+        return np.asarray(weight_sets.one_hot_weights(reward_dim), np.float32)
+    return np.asarray(weight_sets.random_weights(jax.random.key(seed), reward_dim, config.pop_size), np.float32)
+
+
+def _scalarization(config: MORLDConfig) -> Scalarization:
+    params = {
+        "augmented_tchebycheff": {"rho": config.augmented_rho},
+        "pbi": {"theta": config.pbi_theta},
+        "smooth_tchebycheff": {"mu": config.smooth_mu},
+    }.get(config.scalarization, {})
+    return make_scalarization(config.scalarization, **params)
+
+
+def _ppo_config(config: MORLDConfig) -> ppo.PPOConfig:
+    section = config.ppo
+    return ppo.PPOConfig(
+        num_envs=section.num_envs,
+        num_steps=section.num_steps,
+        num_epochs=section.num_epochs,
+        num_minibatches=section.num_minibatches,
+        hidden_sizes=section.hidden_sizes,
+        activation=section.activation,
+        actor=section.actor,
+        weight_conditioned=section.weight_conditioned,
+        lr_schedule=section.lr_schedule,
+        total_updates=config.total_iterations if section.lr_schedule == "linear" else None,
+        normalize_returns=section.normalize_returns,
+        eval_gamma=config.eval_gamma,
+        max_eval_steps=config.max_eval_steps,
+    )
+
+
+def _ppo_hyper(config: MORLDConfig) -> ppo.PPOHyperparams:
+    section = config.ppo
+    return ppo.PPOHyperparams(
+        learning_rate=section.learning_rate,
+        gamma=section.gamma,
+        gae_lambda=section.gae_lambda,
+        clip_eps=section.clip_eps,
+        ent_coef=section.ent_coef,
+        vf_coef=section.vf_coef,
+        max_grad_norm=section.max_grad_norm,
+    )
+
+
+class MORLDTrainer:
+    """The `morl.algorithms.api.Trainer` of MORL/D (see the module docstring)."""
+
+    def __init__(
+        self,
+        config: MORLDConfig,
+        *,
+        num_runs: int | None = None,
+        hparams: Mapping[str, np.ndarray] | None = None,
+    ):
+        if not isinstance(config, MORLDConfig):
+            raise TypeError(f"config must be a MORLDConfig, got {type(config).__name__}")
+        self.config = config
+        self.env = envs.make(config.env, **dict(key_value(text, "env_kwargs") for text in config.env_kwargs))
+        m = self.env.reward_dim
+        config.validate(m)
+        self.num_runs = _check_num_runs(num_runs, hparams)
+        self.hparams = _check_hparams(config, num_runs, hparams)
+        self.scalarization = _scalarization(config)
+        shaping = make_chain([shaping_entry(text) for text in config.shaping])
+        self.learner = ppo.make(self.env, _ppo_config(config), self.scalarization, shaping)
+        self.weights = initial_weights(config, m)
+        self.neighbours = (
+            np.asarray(neighbourhoods(jnp.asarray(self.weights), config.neighborhood_size))
+            if config.cooperation == "transfer"
+            else None
+        )
+        self.env_steps_per_chunk = config.steps_per_iteration * config.chunk_iterations
+        self._run_chunk = jax.jit(self._vmap_runs(self._chunk))
+        self._init = jax.jit(self._vmap_runs(self._init_one, with_index=True))
+
+    # --- the compiled program ---------------------------------------------------------
+    def _vmap_runs(self, fn, with_index: bool = False):
+        if self.num_runs is None:
+            return (lambda x: fn(x, 0)) if with_index else fn
+        if with_index:
+            return lambda keys: jax.vmap(fn)(keys, jnp.arange(self.num_runs))
+        return jax.vmap(fn)
+
+    def _init_one(self, key: jax.Array, run: jax.Array) -> MORLDState:
+        config, m = self.config, self.env.reward_dim
+        key_members, key_eval, key_rng = jax.random.split(key, 3)
+        hyper = _ppo_hyper(config)
+        if self.hparams:
+            hyper = hyper.replace(**{name: values[run] for name, values in self.hparams.items()})
+        hyper = jax.tree_util.tree_map(lambda x: jnp.full((config.pop_size,), x, jnp.float32), hyper)
+        weights = jnp.asarray(self.weights)
+        members = jax.vmap(self.learner.init)(jax.random.split(key_members, config.pop_size), weights, hyper)
+        example = {
+            "weights": weights[0],
+            "member": jnp.int32(0),
+            "iteration": jnp.int32(0),
+            "actor": jax.tree_util.tree_map(lambda x: x[0], members.params["actor"]),
+        }
+        archive = archive_init(config.archive_capacity, m, example)
+        state = MORLDState(
+            members=members,
+            archive=archive,
+            member_returns=jnp.zeros((config.pop_size, m), jnp.float32),
+            ideal=jnp.zeros((m,), jnp.float32),
+            iteration=jnp.int32(0),
+            rng=key_rng,
+        )
+        return self._evaluate_and_cooperate(state, key_eval, adapt=False)
+
+    def _evaluate_and_cooperate(self, state: MORLDState, key: jax.Array, adapt: bool = True) -> MORLDState:
+        config, members = self.config, state.members
+        keys = jax.random.split(key, config.pop_size)
+        evaluation = jax.vmap(lambda k, s: self.learner.evaluate(k, s, None, config.eval_episodes))(keys, members)
+        returns = evaluation.discounted
+        payload = {
+            "weights": members.weights,
+            "member": jnp.arange(config.pop_size, dtype=jnp.int32),
+            "iteration": jnp.full((config.pop_size,), state.iteration, jnp.int32),
+            "actor": members.params["actor"],
+        }
+        archive = archive_insert(state.archive, returns, payload)
+        best = jnp.max(jnp.where(archive.valid[:, None], archive.points, -jnp.inf), axis=0)
+        ideal = jnp.maximum(best, jnp.max(returns, axis=0)) + config.ideal_tau
+        members = members.replace(ideal=jnp.broadcast_to(ideal, members.ideal.shape))
+        if adapt and config.weight_adaptation == "psa":
+            new_weights = pareto_simulated_annealing(
+                members.weights, returns, archive.points, archive.valid, config.psa_delta
+            )
+            members = members.replace(weights=new_weights)
+        if adapt and self.neighbours is not None:
+            source = best_neighbour(returns, members.weights, ideal, jnp.asarray(self.neighbours), self.scalarization)
+            moved = transfer((members.params, members.opt_state), source)
+            members = members.replace(params=moved[0], opt_state=moved[1])
+        return state.replace(members=members, archive=archive, member_returns=returns, ideal=ideal)
+
+    def _iteration(self, state: MORLDState, _: Any) -> tuple[MORLDState, dict[str, jax.Array]]:
+        members, metrics = jax.vmap(self.learner.update)(state.members)
+        rng, key_eval = jax.random.split(state.rng)
+        state = state.replace(members=members, iteration=state.iteration + 1, rng=rng)
+        state = jax.lax.cond(
+            state.iteration % self.config.eval_period == 0,
+            lambda s: self._evaluate_and_cooperate(s, key_eval),
+            lambda s: s,
+            state,
+        )
+        summary = {
+            "policy_objective": jnp.mean(metrics["policy_objective"]),
+            "value_loss": jnp.mean(metrics["value_loss"]),
+            "entropy": jnp.mean(metrics["entropy"]),
+            "train_episode_return": jnp.nanmean(metrics["episode_return"], axis=0),
+        }
+        return state, summary
+
+    def _chunk(self, state: MORLDState) -> tuple[MORLDState, dict[str, jax.Array]]:
+        state, history = jax.lax.scan(self._iteration, state, None, self.config.chunk_iterations)
+        metrics = jax.tree_util.tree_map(lambda x: x[-1], history)
+        metrics.update(
+            member_returns=state.member_returns,
+            archive_size=jnp.sum(state.archive.valid).astype(jnp.int32),
+            iteration=state.iteration,
+        )
+        return state, metrics
+
+    # --- the Trainer protocol ------------------------------------------------------------
+    def init(self, key: jax.Array) -> MORLDState:
+        return self._init(key)
+
+    def run_chunk(self, state: MORLDState) -> tuple[MORLDState, dict[str, jax.Array]]:
+        return self._run_chunk(state)
+
+    def done(self, state: MORLDState) -> bool:
+        return self.env_steps(state) >= self.config.total_steps
+
+    def env_steps(self, state: MORLDState) -> int:
+        iteration = np.asarray(state.iteration).reshape(-1)[0]
+        return int(iteration) * self.config.steps_per_iteration
+
+    def _run(self, state: MORLDState, run: int) -> MORLDState:
+        if self.num_runs is None:
+            if run != 0:
+                raise ValueError(f"run={run}: this trainer has a single run")
+            return state
+        if not 0 <= run < self.num_runs:
+            raise ValueError(f"run={run} is outside [0, {self.num_runs})")
+        return jax.tree_util.tree_map(lambda x: x[run], state)
+
+    def front(self, state: MORLDState, run: int = 0) -> Front:
+        archive = self._run(state, run).archive
+        points, payload = archive_front(archive)
+        slots = np.flatnonzero(np.asarray(archive.valid))
+        return Front(returns=np.asarray(points), weights=np.asarray(payload["weights"]), member=slots)
+
+    def policy(self, state: MORLDState, member: int, run: int = 0):
+        archive = self._run(state, run).archive
+        if not (0 <= member < archive.valid.shape[0]) or not bool(archive.valid[member]):
+            raise ValueError(f"member={member} is not in the archive (valid ids: {np.flatnonzero(np.asarray(archive.valid)).tolist()})")
+        actor = jax.tree_util.tree_map(lambda x: x[member], archive.payload["actor"])
+        weights = archive.payload["weights"][member]
+        return jax.tree_util.Partial(_act, {"actor": actor}, weights, self.learner.act)
+
+
+def key_value(text: str, field: str) -> tuple[str, Any]:
+    """`"depth=6"` -> `("depth", 6)` (the value parsed as a YAML scalar)."""
+    key, sep, value = text.partition("=")
+    if not sep or not key.strip():
+        raise ValueError(f"{field}: expected 'key=value', got '{text}'")
+    return key.strip(), yaml.safe_load(value)
+
+
+def shaping_entry(text: str) -> dict[str, Any]:
+    """`"clip:bound=10,low=-1"` -> `{"name": "clip", "bound": 10, "low": -1}`."""
+    name, _, arguments = text.partition(":")
+    items = filter(None, (part.strip() for part in arguments.split(",")))
+    return {"name": name.strip(), **dict(key_value(item, f"shaping entry '{text}'") for item in items)}
+
+
+def _act(params, weights, act_fn, obs, key):
+    return act_fn(params, obs, weights, key, deterministic=True)
+
+
+def _check_num_runs(num_runs: int | None, hparams: Mapping[str, np.ndarray] | None) -> int | None:
+    if num_runs is None:
+        if hparams:
+            raise ValueError("hparams need num_runs (one value per run)")
+        return None
+    if not isinstance(num_runs, (int, np.integer)) or num_runs < 1:
+        raise ValueError(f"num_runs={num_runs!r} must be a positive int")
+    return int(num_runs)
+
+
+def _check_hparams(
+    config: MORLDConfig, num_runs: int | None, hparams: Mapping[str, np.ndarray] | None
+) -> dict[str, jax.Array]:
+    out = {}
+    for name, values in (hparams or {}).items():
+        if name not in MORLDConfig.vmappable:
+            raise ValueError(f"hparams: '{name}' is not vmappable; vmappable fields: {', '.join(MORLDConfig.vmappable)}")
+        values = np.asarray(values, np.float32)
+        if values.shape != (num_runs,):
+            raise ValueError(f"hparams['{name}'] has shape {values.shape}, expected ({num_runs},)")
+        out[name.removeprefix("ppo.")] = jnp.asarray(values)
+    return out
+
+
+def make_trainer(
+    config: MORLDConfig, *, num_runs: int | None = None, hparams: Mapping[str, np.ndarray] | None = None
+) -> MORLDTrainer:
+    """Validate `config` and build the MORL/D trainer (nothing is compiled yet)."""
+    return MORLDTrainer(config, num_runs=num_runs, hparams=hparams)
