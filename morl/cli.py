@@ -253,7 +253,7 @@ def parser() -> argparse.ArgumentParser:
         "train",
         help="train an algorithm, writing a run directory",
         description="Train; with no arguments, the README's main job (MORL/D on deep-sea-treasure-v0). "
-        "Precedence: embedded defaults < --config file < typed flags < --set.",
+        "Precedence: embedded defaults < --config file < typed flags < --set. --print-config shows every field.",
     )
     train.add_argument("algorithm", nargs="?", help=f"one of {', '.join(known_algorithms())} (default: morld)")
     train.add_argument("--config", help="experiment file (.yaml or .py defining `config`)")

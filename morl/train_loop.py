@@ -201,10 +201,11 @@ class FrontMetrics:
 
     def __init__(self, env: Any, ref_point: tuple[float, ...], eval_gamma: float, eu_weights: int):
         from morl import pareto
+        from morl.decomposition.weights import uniform_weights
 
         self._pareto = pareto
         self.ref_point = np.asarray(ref_point, np.float64)
-        self.weights = pareto.equally_spaced_weights(len(ref_point), eu_weights)
+        self.weights = np.asarray(uniform_weights(len(ref_point), eu_weights), np.float64)
         self.true_front = np.asarray(env.pareto_front(eval_gamma), np.float64) if env.has_pareto_front else None
 
     def __call__(self, returns: np.ndarray) -> dict[str, float | str]:
@@ -214,7 +215,7 @@ class FrontMetrics:
         out: dict[str, float | str] = {
             "hypervolume": 0.0 if empty else float(p.hypervolume(returns, self.ref_point)),
             "expected_utility": "" if empty else float(p.expected_utility(returns, self.weights)),
-            "sparsity": 0.0 if empty else float(p.sparsity(returns)),
+            "sparsity": 0.0 if empty else float(p.sparsity(p.pareto_filter(returns)[0])),
             "cardinality": int(p.cardinality(returns)) if not empty else 0,
             "front_size": int(returns.shape[0]),
             "igd": "",
