@@ -65,6 +65,27 @@ class Mixture:
     def num_experts(self) -> int:
         return self.logits.shape[-1]
 
+    # The distribution interface of morl.networks.distributions (unsquashed actions), so
+    # PPO can use a Mixture wherever it uses a DiagGaussian.
+    def sample(self, key: jax.Array) -> jax.Array:
+        """`k ~ Categorical(c)`, `a ~ N(mu_k, sigma_k)`: `[..., A]`."""
+        return sample(key, self, squash=False)[0]
+
+    def log_prob(self, action: jax.Array) -> jax.Array:
+        """Mixture log-density `log sum_k c_k N(a | mu_k, sigma_k)`: `[...]`."""
+        return log_prob(self, action, squash=False)
+
+    def mode(self) -> jax.Array:
+        """Mean of the most probable expert: `[..., A]`."""
+        return mode(self, squash=False)
+
+    def entropy(self) -> jax.Array:
+        """`H(c) + sum_k c_k H(N_k)`: `[...]`, an upper bound on the mixture's entropy
+        (exact for one expert; the mixture's entropy has no closed form)."""
+        log_c = jax.nn.log_softmax(self.logits, axis=-1)
+        expert_entropy = jnp.sum(self.log_std + 0.5 * (1.0 + _LOG_2PI), axis=-1)
+        return jnp.sum(jnp.exp(log_c) * (expert_entropy - log_c), axis=-1)
+
 
 class MixtureActor(nn.Module):
     """`(obs [..., d], weights [..., m] | None) -> Mixture` with `num_experts` experts over

@@ -121,3 +121,21 @@ def test_gaussian_kind_is_single_expert_and_bad_kinds_are_named():
         pmoe.make_mixture_actor("mixture", 2, 4, (8,), "relu", False)
     with pytest.raises(ValueError, match="num_experts"):
         pmoe.make_mixture_actor("pmoe", 2, 1, (8,), "relu", False)
+
+
+def test_distribution_interface_for_ppo():
+    # sample / log_prob / mode / entropy without squashing, as PPO's DiagGaussian offers them
+    one = jax.tree_util.tree_map(lambda x: x[2], MIXTURE)
+    a = jnp.array([0.1, -0.3])
+    np.testing.assert_allclose(float(one.log_prob(a)), np.log(_scipy_mixture_pdf(np.asarray(a, np.float64), 2)), rtol=1e-5)
+    np.testing.assert_allclose(np.asarray(one.mode()), np.asarray(one.mean[np.argmax(np.asarray(one.logits))]))
+    assert one.sample(jax.random.key(0)).shape == (A,)
+    # entropy bound H(c) + sum_k c_k H_k against scipy's entropies; it bounds a Monte Carlo estimate
+    logits = np.asarray(one.logits, np.float64)
+    c = np.exp(logits - logsumexp(logits))
+    std = np.exp(np.asarray(one.log_std, np.float64))
+    bound = stats.entropy(c) + sum(c[k] * np.sum(stats.norm(0, std[k]).entropy()) for k in range(K))
+    np.testing.assert_allclose(float(one.entropy()), bound, rtol=1e-5)
+    draws = np.asarray(jax.vmap(one.sample)(jax.random.split(jax.random.key(1), 4000)), np.float64)
+    monte_carlo = -np.mean(np.log(_scipy_mixture_pdf(draws, 2)))
+    assert monte_carlo <= bound + 0.05
