@@ -55,7 +55,7 @@ class MORLDConfig:
 
     env: str = "deep-sea-treasure-v0"
     env_kwargs: tuple[str, ...] = ()
-    total_steps: int = 1_000_000
+    total_steps: int = 500_000
     ref_point: tuple[float, ...] | None = None
     eval_gamma: float = 0.99
     pop_size: int = 16
