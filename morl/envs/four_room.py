@@ -48,7 +48,7 @@ _MOVES = np.array([[0, -1], [-1, 0], [0, 1], [1, 0]], dtype=np.int32)  # left, u
 @struct.dataclass
 class FourRoomState:
     position: jax.Array  # int32 [2] (row, col)
-    collected: jax.Array  # int32 [n_items] 0/1
+    collected: jax.Array  # int32 bit mask: bit i set once item i is collected
     time: jax.Array  # int32 steps taken
 
 
@@ -71,6 +71,9 @@ class FourRoom(Environment[FourRoomState, FourRoomParams]):
         starts = np.argwhere(maze == "_")
         if len(starts) == 0:
             raise ValueError("four-room: maze has no start cell '_'")
+        num_items = int(np.isin(maze, SHAPE_TYPES).sum())
+        if num_items > 31:
+            raise ValueError(f"four-room: at most 31 items fit the collected bit mask, got {num_items}")
         goals = np.argwhere(maze == "G")
         self.maze = maze
         self.starts = starts.astype(np.int32)  # [k, 2]
@@ -81,8 +84,8 @@ class FourRoom(Environment[FourRoomState, FourRoomParams]):
         self.item_index = np.full(maze.shape, -1, np.int32)
         for i, (r, c) in enumerate(item_cells):
             self.item_index[r, c] = i
-        self.item_type = np.array([SHAPE_TYPES.index(maze[r, c]) for r, c in item_cells], np.int32)
-        self.num_items = len(item_cells)
+        self.item_type = np.array([SHAPE_TYPES.index(maze[r, c]) for r, c in item_cells] or [0], np.int32)
+        self.num_items = num_items
 
     @property
     def default_params(self) -> FourRoomParams:
@@ -92,13 +95,13 @@ class FourRoom(Environment[FourRoomState, FourRoomParams]):
     def reward_dim(self) -> int:
         return len(SHAPE_TYPES)
 
-    @staticmethod
-    def _obs(state: FourRoomState) -> jax.Array:
-        return jnp.concatenate([state.position, state.collected])
+    def _obs(self, state: FourRoomState) -> jax.Array:
+        bits = (state.collected >> jnp.arange(self.num_items, dtype=jnp.int32)) & 1
+        return jnp.concatenate([state.position, bits])
 
     def reset_env(self, key, params):
         start = jax.random.randint(key, (), 0, len(self.starts))
-        state = FourRoomState(jnp.asarray(self.starts)[start], jnp.zeros((self.num_items,), jnp.int32), jnp.int32(0))
+        state = FourRoomState(jnp.asarray(self.starts)[start], jnp.int32(0), jnp.int32(0))
         return self._obs(state), state
 
     def step_env(self, key, state, action, params):
@@ -109,13 +112,11 @@ class FourRoom(Environment[FourRoomState, FourRoomParams]):
         moved = inside & ~jnp.asarray(self.walls)[clipped[0], clipped[1]]
         position = jnp.where(moved, candidate, state.position)
         at_goal = moved & jnp.all(position == jnp.asarray(self.goal))
-        item = jnp.asarray(self.item_index)[position[0], position[1]]
-        new_item = moved & (item >= 0) & (state.collected[jnp.maximum(item, 0)] == 0)
-        collected = jnp.where(new_item, state.collected.at[jnp.maximum(item, 0)].set(1), state.collected)
-        item_type = jnp.asarray(self.item_type)[jnp.maximum(item, 0)] if self.num_items else -1
-        reward = jnp.where(
-            at_goal, 1.0, jnp.where(new_item & (jnp.arange(self.reward_dim) == item_type), 1.0, 0.0)
-        )
+        item = jnp.asarray(self.item_index)[position[0], position[1]]  # -1: no item
+        new_item = moved & (item >= 0) & (((state.collected >> jnp.maximum(item, 0)) & 1) == 0)
+        collected = state.collected | jnp.where(new_item, 1 << jnp.maximum(item, 0), 0)
+        item_type = jnp.asarray(self.item_type)[jnp.maximum(item, 0)]
+        reward = jnp.where(at_goal | (new_item & (jnp.arange(self.reward_dim) == item_type)), 1.0, 0.0)
         time = state.time + 1
         truncated = (time >= params.max_steps) & ~at_goal
         next_state = FourRoomState(position, collected, time)
