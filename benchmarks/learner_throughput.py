@@ -40,7 +40,8 @@ def ppo_rate(env, config: ppo.PPOConfig, pop: int, updates: int, repeats: int) -
 
     @jax.jit
     def run(states):
-        return jax.lax.scan(lambda s, _: jax.vmap(learner.update)(s), states, None, updates)[0].env_steps
+        # Return the whole state so XLA cannot drop any of the work.
+        return jax.lax.scan(lambda s, _: jax.vmap(learner.update)(s), states, None, updates)[0]
 
     seconds = _time(run, states, repeats=repeats)
     return pop * updates * config.batch_size / seconds

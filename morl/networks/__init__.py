@@ -10,22 +10,28 @@ from morl.networks.mlp import (
     ACTIVATIONS,
     ACTORS,
     MLP,
+    OBS_NORM,
     CategoricalActor,
     GaussianActor,
+    ObservationNormalizer,
     VectorCritic,
     make_actor,
     network_input,
+    update_observation_statistics,
 )
 
 __all__ = [
     "ACTIVATIONS",
     "ACTORS",
     "MLP",
+    "OBS_NORM",
     "Categorical",
     "CategoricalActor",
     "DiagGaussian",
     "GaussianActor",
+    "ObservationNormalizer",
     "VectorCritic",
     "make_actor",
     "network_input",
+    "update_observation_statistics",
 ]

@@ -8,6 +8,13 @@ leading axes broadcast). Outputs:
   state-independent parameter,
 - `VectorCritic` -> values `[..., m]`, one head per objective.
 
+With `normalize_observations=True` a network first standardises the observation with
+running statistics kept in its own variable collection `"obs_norm"` (`mean`, `m2`,
+`count`, as `morl.shaping.moments.Moments`): `clip((obs - mean) / sqrt(var + 1e-8), -10,
+10)`. The statistics are read under `stop_gradient`; the learner updates them between
+updates (`update_observation_statistics`), so they travel with the parameters and a saved
+actor acts exactly as it was trained.
+
 Initialisation follows PureJaxRL / CleanRL PPO: orthogonal, gain sqrt(2) on hidden
 layers, 0.01 on the actor's output, 1.0 on the critic's, zero biases.
 """
@@ -23,6 +30,7 @@ import numpy as np
 
 from morl.envs import spaces
 from morl.networks.distributions import Categorical, DiagGaussian
+from morl.shaping.moments import Moments, update_moments
 
 ACTIVATIONS: dict[str, Callable[[jax.Array], jax.Array]] = {
     "tanh": jnp.tanh,
@@ -42,6 +50,42 @@ def network_input(obs: jax.Array, weights: jax.Array | None) -> jax.Array:
     x = jnp.broadcast_to(x, batch + x.shape[-1:])
     weights = jnp.broadcast_to(weights, batch + weights.shape[-1:])
     return jnp.concatenate([x, weights], axis=-1)
+
+
+OBS_NORM = "obs_norm"
+
+
+class ObservationNormalizer(nn.Module):
+    """`obs [..., d] -> clip((obs - mean) / sqrt(var + 1e-8), -10, 10)` with the statistics
+    in the `"obs_norm"` collection (count 0 at initialisation, read as mean 0, var 1)."""
+
+    @nn.compact
+    def __call__(self, obs: jax.Array) -> jax.Array:
+        dim = obs.shape[-1:]
+        mean = self.variable(OBS_NORM, "mean", jnp.zeros, dim, jnp.float32).value
+        m2 = self.variable(OBS_NORM, "m2", jnp.zeros, dim, jnp.float32).value
+        count = self.variable(OBS_NORM, "count", lambda: jnp.float32(0.0)).value
+        var = jax.lax.stop_gradient(jnp.where(count > 0, m2 / jnp.maximum(count, 1.0), 1.0))
+        return jnp.clip((obs - jax.lax.stop_gradient(mean)) / jnp.sqrt(var + 1e-8), -10.0, 10.0)
+
+
+def update_observation_statistics(variables: dict, obs: jax.Array) -> dict:
+    """`variables` of a network built with `normalize_observations=True`, with its
+    `"obs_norm"` statistics merged with the batch `obs [..., d]` (Chan/Welford); other
+    networks' variables are returned unchanged."""
+    if OBS_NORM not in variables:
+        return variables
+    stats = variables[OBS_NORM]["ObservationNormalizer_0"]
+    moments = update_moments(Moments(stats["mean"], stats["m2"], stats["count"]), jnp.asarray(obs, jnp.float32))
+    merged = {"mean": moments.mean, "m2": moments.m2, "count": moments.count}
+    return {**variables, OBS_NORM: {"ObservationNormalizer_0": merged}}
+
+
+def _features(obs: jax.Array, weights: jax.Array | None, normalize: bool) -> jax.Array:
+    obs = jnp.asarray(obs).astype(jnp.float32)
+    if normalize:
+        obs = ObservationNormalizer()(obs)
+    return network_input(obs, weights)
 
 
 class MLP(nn.Module):
@@ -65,10 +109,12 @@ class CategoricalActor(nn.Module):
     hidden_sizes: Sequence[int] = (64, 64)
     activation: str = "tanh"
     weight_conditioned: bool = False
+    normalize_observations: bool = False
 
     @nn.compact
     def __call__(self, obs: jax.Array, weights: jax.Array | None = None) -> Categorical:
-        x = MLP(self.hidden_sizes, self.activation)(network_input(obs, weights if self.weight_conditioned else None))
+        x = _features(obs, weights if self.weight_conditioned else None, self.normalize_observations)
+        x = MLP(self.hidden_sizes, self.activation)(x)
         logits = nn.Dense(self.num_actions, kernel_init=nn.initializers.orthogonal(0.01))(x)
         return Categorical(logits)
 
@@ -82,10 +128,12 @@ class GaussianActor(nn.Module):
     activation: str = "tanh"
     weight_conditioned: bool = False
     log_std_init: float = 0.0
+    normalize_observations: bool = False
 
     @nn.compact
     def __call__(self, obs: jax.Array, weights: jax.Array | None = None) -> DiagGaussian:
-        x = MLP(self.hidden_sizes, self.activation)(network_input(obs, weights if self.weight_conditioned else None))
+        x = _features(obs, weights if self.weight_conditioned else None, self.normalize_observations)
+        x = MLP(self.hidden_sizes, self.activation)(x)
         mean = nn.Dense(self.action_dim, kernel_init=nn.initializers.orthogonal(0.01))(x)
         log_std = self.param("log_std", nn.initializers.constant(self.log_std_init), (self.action_dim,))
         return DiagGaussian(mean, log_std)
@@ -98,10 +146,12 @@ class VectorCritic(nn.Module):
     hidden_sizes: Sequence[int] = (64, 64)
     activation: str = "tanh"
     weight_conditioned: bool = False
+    normalize_observations: bool = False
 
     @nn.compact
     def __call__(self, obs: jax.Array, weights: jax.Array | None = None) -> jax.Array:
-        x = MLP(self.hidden_sizes, self.activation)(network_input(obs, weights if self.weight_conditioned else None))
+        x = _features(obs, weights if self.weight_conditioned else None, self.normalize_observations)
+        x = MLP(self.hidden_sizes, self.activation)(x)
         return nn.Dense(self.reward_dim, kernel_init=nn.initializers.orthogonal(1.0))(x)
 
 
@@ -114,15 +164,21 @@ def make_actor(
     hidden_sizes: Sequence[int],
     activation: str,
     weight_conditioned: bool,
+    normalize_observations: bool = False,
 ) -> nn.Module:
     """The actor module `kind` (one of `ACTORS`) for `action_space`; raises `ValueError`
     when the kind does not fit the space."""
     if kind == "categorical":
         if not isinstance(action_space, spaces.Discrete):
             raise ValueError(f"actor 'categorical' needs a Discrete action space, got {action_space}")
-        return CategoricalActor(action_space.n, tuple(hidden_sizes), activation, weight_conditioned)
+        return CategoricalActor(
+            action_space.n, tuple(hidden_sizes), activation, weight_conditioned, normalize_observations
+        )
     if kind == "gaussian":
         if not isinstance(action_space, spaces.Box) or len(action_space.shape) != 1:
             raise ValueError(f"actor 'gaussian' needs a 1-D Box action space, got {action_space}")
-        return GaussianActor(action_space.shape[0], tuple(hidden_sizes), activation, weight_conditioned)
+        return GaussianActor(
+            action_space.shape[0], tuple(hidden_sizes), activation, weight_conditioned,
+            normalize_observations=normalize_observations,
+        )
     raise ValueError(f"unknown actor {kind!r}; known: {', '.join(ACTORS)}")

@@ -13,7 +13,9 @@ from morl.decomposition.scalarization import make_scalarization
 DST_CONFIG = ppo.PPOConfig(num_envs=16, num_steps=64, num_epochs=4, num_minibatches=4, normalize_returns=True, max_eval_steps=100)
 DST_HYPER = ppo.PPOHyperparams(learning_rate=1e-3, ent_coef=0.05, gamma=0.99)
 DST_UPDATES = 150
-TINY = ppo.PPOConfig(num_envs=4, num_steps=8, num_epochs=2, num_minibatches=2, hidden_sizes=(16,), max_eval_steps=100)
+TINY = ppo.PPOConfig(
+    num_envs=4, num_steps=8, num_epochs=2, num_minibatches=2, hidden_sizes=(16,), normalize_observations=True, max_eval_steps=100
+)
 
 
 def _dst():
@@ -51,6 +53,8 @@ def test_update_compiles_once():
     state = state.replace(weights=jnp.array([0.2, 0.8]), ideal=jnp.array([30.0, 0.0]))
     state, _ = update(state)
     assert int(state.update_count) == 5
+    for net in ("actor", "critic"):  # observation statistics saw every rollout observation
+        assert float(state.params[net]["obs_norm"]["ObservationNormalizer_0"]["count"]) == 5 * TINY.batch_size
 
 
 def _numpy_leaves(tree):

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from morl.envs import spaces
-from morl.networks import CategoricalActor, GaussianActor, VectorCritic, make_actor
+from morl.networks import CategoricalActor, GaussianActor, VectorCritic, make_actor, update_observation_statistics
 
 
 def test_vector_critic_has_one_head_per_objective_and_batches():
@@ -58,3 +58,25 @@ def test_make_actor_names_a_mismatch():
         make_actor("categorical", spaces.Box(-1.0, 1.0, (2,)), (8,), "tanh", False)
     with pytest.raises(ValueError, match="unknown actor 'mixture'"):
         make_actor("mixture", spaces.Discrete(3), (8,), "tanh", False)
+
+
+def test_observation_statistics_match_numpy_and_normalise_the_input():
+    rng = np.random.default_rng(0)
+    batches = [rng.normal(3.0, 2.0, size=(50, 3)).astype(np.float32), rng.normal(-1.0, 0.5, size=(7, 4, 3)).astype(np.float32)]
+    critic = VectorCritic(2, (8,), normalize_observations=True)
+    variables = critic.init(jax.random.key(0), jnp.zeros(3))
+    before = critic.apply(variables, jnp.ones(3))
+    for batch in batches:
+        variables = update_observation_statistics(variables, jnp.asarray(batch))
+    seen = np.concatenate([b.reshape(-1, 3) for b in batches])
+    stats = variables["obs_norm"]["ObservationNormalizer_0"]
+    np.testing.assert_allclose(stats["mean"], seen.mean(0), rtol=1e-5)
+    np.testing.assert_allclose(stats["m2"] / stats["count"], seen.var(0), rtol=1e-4)
+    # The normalised network on x equals the un-normalised one on (x - mean) / std.
+    x = jnp.array([4.0, -2.0, 0.5])
+    plain = VectorCritic(2, (8,))
+    plain_vars = {"params": variables["params"]}
+    expected = plain.apply(plain_vars, (x - seen.mean(0)) / np.sqrt(seen.var(0) + 1e-8))
+    np.testing.assert_allclose(critic.apply(variables, x), expected, rtol=1e-4, atol=1e-5)
+    # Fresh statistics (count 0) leave the input as it is.
+    np.testing.assert_allclose(before, plain.apply(plain_vars, jnp.ones(3)), rtol=1e-6)

@@ -30,7 +30,9 @@ class PPOConfig:
     learning rate from `hyper.learning_rate` to 0 over `total_updates` updates.
     `normalize_returns` divides each objective's reward by the running std of its
     discounted return (`morl.shaping.normalize`, applied after any user shaping).
-    `eval_gamma` discounts the evaluation returns and the return estimate that the
+    `normalize_observations` standardises observations with running statistics stored in
+    the networks' variables (`morl.networks.mlp.ObservationNormalizer`), updated after
+    each update's epochs from that rollout's observations. `eval_gamma` discounts the evaluation returns and the return estimate that the
     scalarisation gradient is evaluated at; evaluation episodes stop after
     `max_eval_steps` steps.
     """
@@ -47,6 +49,7 @@ class PPOConfig:
     total_updates: int | None = None
     clip_value_loss: bool = False
     normalize_returns: bool = False
+    normalize_observations: bool = False
     eval_gamma: float = 0.99
     max_eval_steps: int = 1000
 

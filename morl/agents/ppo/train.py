@@ -23,7 +23,7 @@ from morl.decomposition.scalarization import Scalarization, make_scalarization
 from morl.envs import spaces
 from morl.envs.core import Environment
 from morl.envs.wrappers import AutoReset, EpisodeStatistics
-from morl.networks.mlp import VectorCritic, make_actor
+from morl.networks.mlp import OBS_NORM, VectorCritic, make_actor, update_observation_statistics
 from morl.shaping.base import RewardTransform, chain, identity
 from morl.shaping.normalize import normalize
 
@@ -34,7 +34,8 @@ _ADAM = optax.scale_by_adam(eps=1e-5)
 class PPOState:
     """Everything one PPO member carries between updates (a population stacks `[pop]`).
 
-    `params = {"actor", "critic"}`; `opt_state` Adam's moments; `env_state [E]` and
+    `params = {"actor", "critic"}`, each a flax variables dict (`"params"`, and
+    `"obs_norm"` statistics with `normalize_observations`); `opt_state` Adam's moments; `env_state [E]` and
     `obs [E, ...]` of the `num_envs` training envs; `shaping_state` of the reward
     transform; `rng`; `weights [m]` and `ideal [m]` (the multi-policy algorithm may replace
     both between updates); `return_estimate [m]` mean unshaped discounted (eval_gamma)
@@ -118,8 +119,14 @@ def make(
     _check_obs_space(env, env_params)
     action_space = env.action_space(env_params)
     kind = config.actor or ("categorical" if isinstance(action_space, spaces.Discrete) else "gaussian")
-    actor = make_actor(kind, action_space, config.hidden_sizes, config.activation, config.weight_conditioned)
-    critic = VectorCritic(env.reward_dim, config.hidden_sizes, config.activation, config.weight_conditioned)
+    actor = make_actor(
+        kind, action_space, config.hidden_sizes, config.activation, config.weight_conditioned,
+        normalize_observations=config.normalize_observations,
+    )
+    critic = VectorCritic(
+        env.reward_dim, config.hidden_sizes, config.activation, config.weight_conditioned,
+        normalize_observations=config.normalize_observations,
+    )
     train_env = EpisodeStatistics(AutoReset(env), gamma=config.eval_gamma)
     m = env.reward_dim
     num_envs, num_steps = config.num_envs, config.num_steps
@@ -228,6 +235,13 @@ def make(
         (params, opt_state), loss_metrics = jax.lax.scan(
             _update_epoch, (state.params, state.opt_state), jax.random.split(key_epochs, config.num_epochs)
         )
+        if config.normalize_observations:
+            # Acting and training used the statistics of the previous update; now merge
+            # this rollout's raw observations into them (the gradient never touches them).
+            params = {
+                net: update_observation_statistics({**params[net], OBS_NORM: state.params[net][OBS_NORM]}, traj.obs)
+                for net in ("actor", "critic")
+            }
 
         new_state = state.replace(
             params=params,
