@@ -25,13 +25,15 @@ def compare_rollouts(
     reward_atol: float = 0.0,
     action_sampler: Callable[[np.random.Generator], Any] | None = None,
     before_step: Callable[[Any, jax.Array], None] | None = None,
+    params: Any = None,
 ) -> int:
     """Step both envs with identical random action sequences through episode ends and
     time limits; assert equal observations, rewards, terminated and truncated flags.
 
     `before_step(ref_env, key)`, if given, runs before each pair of steps with the key
     the JAX env is about to be stepped with (e.g. to force the reference env's random
-    draw to the one the port makes from `key`).
+    draw to the one the port makes from `key`). `params` (default: the env's defaults)
+    are passed to the port's `reset` and `step`.
 
     Returns the number of episodes compared (callers assert it is large enough).
     """
@@ -44,7 +46,7 @@ def compare_rollouts(
     episodes = 0
     for sequence in range(num_sequences):
         ref_obs, _ = ref.reset(seed=seed + sequence)
-        obs, state = reset(jax.random.key(seed + sequence))
+        obs, state = reset(jax.random.key(seed + sequence), params)
         np.testing.assert_allclose(np.asarray(obs), ref_obs, atol=obs_atol, err_msg=f"reset obs, sequence {sequence}")
         key = jax.random.key(10_000 + seed + sequence)
         for t in range(max_steps):
@@ -53,7 +55,7 @@ def compare_rollouts(
             if before_step is not None:
                 before_step(ref, sub)
             ref_obs, ref_reward, ref_term, ref_trunc, _ = ref.step(action)
-            obs, state, reward, term, trunc, _ = step(sub, state, jnp.asarray(action), None)
+            obs, state, reward, term, trunc, _ = step(sub, state, jnp.asarray(action), params)
             where = f"sequence {sequence}, step {t}, action {action}"
             np.testing.assert_allclose(np.asarray(obs), ref_obs, atol=obs_atol, err_msg=f"obs at {where}")
             np.testing.assert_allclose(np.asarray(reward), ref_reward, atol=reward_atol, err_msg=f"reward at {where}")

@@ -46,28 +46,8 @@ def test_matches_mo_gymnasium_with_kills_forced_off():
     """With the kill probability 0 here and MO-Gymnasium's draw forced to 1, the walks match."""
     env = morl.envs.make(ENV_ID)
     params = env.default_params.replace(kill_prob=jnp.float32(0.0))
-    env_no_kill = _WithParams(env, params)
-    episodes = compare_rollouts(env_no_kill, ENV_ID, num_sequences=30, max_steps=120, seed=5, before_step=_force_never_killed)
+    episodes = compare_rollouts(env, ENV_ID, num_sequences=30, max_steps=120, seed=5, before_step=_force_never_killed, params=params)
     assert episodes == 30
-
-
-class _WithParams(morl.envs.core.Environment):
-    """`env` with other default params (compare_rollouts steps with the defaults)."""
-
-    def __init__(self, env, params):
-        self.env, self.params = env, params
-
-    default_params = property(lambda self: self.params)
-    reward_dim = property(lambda self: self.env.reward_dim)
-
-    def reset_env(self, key, params):
-        return self.env.reset_env(key, params)
-
-    def step_env(self, key, state, action, params):
-        return self.env.step_env(key, state, action, params)
-
-    def action_space(self, params=None):
-        return self.env.action_space(params)
 
 
 def test_kill_probability_matches_mo_gymnasium_statistically():
