@@ -304,8 +304,24 @@ def parser() -> argparse.ArgumentParser:
     return top
 
 
+def use_compile_cache() -> None:
+    """Keep XLA executables in a persistent cache (`~/.cache/morl/jax`, or `$XDG_CACHE_HOME`)
+    so a resumed run, a sweep trial or a repeated experiment skips recompilation. Setting
+    `JAX_COMPILATION_CACHE_DIR` (empty: no cache) leaves the choice to JAX."""
+    import os
+
+    if "JAX_COMPILATION_CACHE_DIR" in os.environ:
+        return
+    import jax
+
+    base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+    jax.config.update("jax_compilation_cache_dir", str(base / "morl" / "jax"))
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
+    if args.command in ("train", "eval", "sweep"):
+        use_compile_cache()
     return args.func(args)
 
 

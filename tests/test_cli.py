@@ -210,3 +210,33 @@ def test_eval_and_plot(tmp_path, capsys):
 def test_rollout_still_works(capsys):
     assert cli.main(["rollout", "--num-envs", "4", "--steps", "20"]) == 0
     assert "deep-sea-treasure-v0" in capsys.readouterr().out
+
+
+MORLD_TINY = [
+    "train", "morld", "--no-progress", "--steps", "3000",
+    "--set", "pop_size=2", "--set", "neighborhood_size=1", "--set", "ppo.num_envs=2", "--set", "ppo.num_steps=16",
+    "--set", "ppo.hidden_sizes=16", "--set", "chunk_iterations=2", "--set", "eval_period=1",
+    "--set", "log.checkpoint_every=2",
+]  # fmt: skip
+
+
+@pytest.mark.slow
+def test_morld_sigkill_and_resume_matches_uninterrupted(tmp_path):
+    """The SIGKILL + resume test against the real MORL/D (subprocesses share a compile cache)."""
+    env = {**os.environ, "JAX_COMPILATION_CACHE_DIR": str(tmp_path / "xla")}
+    full, cut = tmp_path / "full", tmp_path / "cut"
+    morl = [sys.executable, "-m", "morl.cli"]
+    subprocess.run([*morl, *MORLD_TINY, "--out", str(full)], env=env, check=True, timeout=900)
+    chunks = len(rundir.read_csv(full / "metrics.csv"))
+    assert chunks >= 5
+    proc = subprocess.Popen([*morl, *MORLD_TINY, "--out", str(cut)], env=env)
+    deadline = time.time() + 600
+    while time.time() < deadline and not any((cut / "checkpoints").glob("[0-9]*")):
+        time.sleep(0.02)
+    time.sleep(0.2)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    rows = rundir.read_csv(cut / "metrics.csv")
+    assert 0 < len(rows) < chunks and all(None not in r.values() for r in rows)
+    subprocess.run([*morl, "train", "--no-progress", "--resume", str(cut)], env=env, check=True, timeout=900)
+    assert comparable(cut) == comparable(full)
