@@ -106,8 +106,8 @@ def hypervolume_3d(points: Array, ref: Array, valid: Array | None = None) -> Arr
 
     def step(carry: tuple, inputs: tuple) -> tuple[tuple, None]:
         """Sweep point q (rank r): add (z - r_z) times its exclusive (x, y) area, insert it
-        into the staircase and remove the staircase points it dominates. Branch-free: a
-        point that is dominated in (x, y), or does not contribute, writes nothing."""
+        into the staircase and remove the staircase points it dominates; a point dominated
+        in (x, y) by the staircase, or not above `ref`, changes nothing."""
         state, total = carry
         q, r, contributes = inputs
         stair_y, block_y, block_rank = state
@@ -118,25 +118,29 @@ def hypervolume_3d(points: Array, ref: Array, valid: Array | None = None) -> Arr
             ref[1],
         )
         inserts = contributes & (y_right < q[1])
-        pred = predecessor(stair_y, block_rank, r)
-        x_pred = jnp.where(pred >= 0, x_of_rank[jnp.maximum(pred, 0)], ref[0])
-        area = jnp.where(inserts, (q[0] - x_pred) * (q[1] - y_right), 0)
 
-        def removable(carry: tuple) -> Array:
-            st, p, _ = carry
-            return inserts & (p >= 0) & (st[0][jnp.maximum(p, 0)] <= q[1])
+        def sweep_in(state: tuple) -> tuple[tuple, Array]:
+            pred = predecessor(state[0], state[2], r)
+            x_pred = jnp.where(pred >= 0, x_of_rank[jnp.maximum(pred, 0)], ref[0])
+            area = (q[0] - x_pred) * (q[1] - y_right)
 
-        def remove(carry: tuple) -> tuple:
-            st, p, area = carry
-            prev = predecessor(st[0], st[2], p)
-            x_prev = jnp.where(prev >= 0, x_of_rank[jnp.maximum(prev, 0)], ref[0])
-            area = area + (x_of_rank[p] - x_prev) * (q[1] - st[0][p])
-            st, (prev, area) = write(st, p, neg_inf, (prev, area))
-            return st, prev, area
+            def removable(carry: tuple) -> Array:
+                st, p, _ = carry
+                return (p >= 0) & (st[0][jnp.maximum(p, 0)] <= q[1])
 
-        state, _, area = lax.while_loop(removable, remove, (state, pred, area))
-        # rank r was inactive before, so writing -inf when q is not inserted changes nothing
-        state, (area,) = write(state, r, jnp.where(inserts, q[1], neg_inf), (area,))
+            def remove(carry: tuple) -> tuple:
+                st, p, area = carry
+                prev = predecessor(st[0], st[2], p)
+                x_prev = jnp.where(prev >= 0, x_of_rank[jnp.maximum(prev, 0)], ref[0])
+                area = area + (x_of_rank[p] - x_prev) * (q[1] - st[0][p])
+                st, (prev, area) = write(st, p, neg_inf, (prev, area))
+                return st, prev, area
+
+            state, _, area = lax.while_loop(removable, remove, (state, pred, area))
+            state, (area,) = write(state, r, q[1], (area,))
+            return state, area
+
+        state, area = lax.cond(inserts, sweep_in, lambda st: (st, jnp.zeros((), dtype)), state)
         return (state, total + (q[2] - ref[2]) * area), None
 
     state = (
