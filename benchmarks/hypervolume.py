@@ -51,7 +51,8 @@ def main() -> None:
     parser.add_argument("--scan", type=int, default=4, help="fronts per lax.scan")
     args = parser.parse_args()
     print(f"jax {jax.__version__} on {jax.devices()[0].platform}, moocore {moocore.__version__}, float64")
-    print(f"{'case':32s} {'moocore ms':>11s} {'jit ms':>9s} {'ratio':>6s} {'scan ms/front':>14s} {'ratio':>6s}  rel.err")
+    print(f"{'case':32s} {'moocore ms':>11s} {'jit ms':>9s} {'ratio':>6s} "
+          f"{'scan ms/front':>14s} {'ratio':>6s}  rel.err")
 
     for m, n, kernel in [(2, 100_000, hypervolume_2d), (3, 10_000, hypervolume_3d)]:
         for kind in ("sphere", "cloud"):
