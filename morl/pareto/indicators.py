@@ -5,7 +5,7 @@ weights on the simplex) and raises a one-line `ValueError` naming the problem.
 
 | indicator | definition | empty `points` |
 |---|---|---|
-| `hypervolume(points, ref)` | measure dominated above `ref` (exact; see `hypervolume.py`) | 0 |
+| `hypervolume(points, ref, backend)` | measure dominated above `ref` (exact; see `hypervolume.py`) | 0 |
 | `sparsity(points)` | PGMORL: `1/(n-1) sum_j sum_i (P~_j(i) - P~_j(i+1))^2`, on the set as given | 0 |
 | `cardinality(points)` | number of distinct non-dominated points | 0 |
 | `expected_utility(points, weights)` | `mean_w max_p w . p` | error |
@@ -46,19 +46,24 @@ def _check_pair(points: np.ndarray | Array, reference_front: np.ndarray | Array)
     return pts, ref_front
 
 
-def hypervolume(points: np.ndarray | Array, ref: np.ndarray | Array) -> float:
+def hypervolume(points: np.ndarray | Array, ref: np.ndarray | Array, backend: str = "auto") -> float:
     """Exact hypervolume of `points: [n, m]` above `ref: [m]` (maximisation).
 
-    2 and 3 objectives: the JAX sweeps in float64; more: moocore. Points that do not
-    strictly dominate `ref` contribute 0; an empty set gives 0. A `[0]`-shaped (1-D empty)
-    `points` is accepted as an empty front."""
+    `backend`: "auto" (the JAX sweep in float64 for 2 objectives, moocore otherwise: on CPU
+    moocore's C 3-D sweep is faster than the jitted one), "jax" (JAX sweeps in float64,
+    2 or 3 objectives only) or "moocore". Points that do not strictly dominate `ref`
+    contribute 0; an empty set gives 0 (a `[0]`-shaped `points` counts as empty)."""
+    if backend not in ("auto", "jax", "moocore"):
+        raise ValueError(f"unknown hypervolume backend {backend!r}; known: auto, jax, moocore")
     pts = np.asarray(points, np.float64)
     if pts.size == 0 and pts.ndim <= 2:
         return 0.0
     pts = _check_points(pts, "points")
     r = _check_ref(ref, pts.shape[1])
     m = pts.shape[1]
-    if m in (2, 3):
+    if backend == "jax" and m not in (2, 3):
+        raise ValueError(f"the jax hypervolume backend handles 2 or 3 objectives, got {m}")
+    if backend == "jax" or (backend == "auto" and m == 2):
         # pad to a power of two with masked rows so that few sizes are ever compiled
         size = max(8, 1 << (pts.shape[0] - 1).bit_length())
         padded = np.concatenate([pts, np.repeat(r[None], size - pts.shape[0], axis=0)])

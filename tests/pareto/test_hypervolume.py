@@ -3,6 +3,7 @@ ALGORITHMS.md's pymoo cross-check values, and the invariances a hypervolume must
 
 from __future__ import annotations
 
+import functools
 import itertools
 
 import jax
@@ -59,7 +60,7 @@ def point_sets(draw: st.DrawFn, ms: tuple[int, ...], max_n: int) -> tuple[np.nda
 def test_exact_2d_3d_match_moocore_to_1e9(data: tuple[np.ndarray, np.ndarray]) -> None:
     pts, ref = data
     expected = moocore_hv(pts, ref)
-    assert hypervolume(pts, ref) == pytest.approx(expected, rel=1e-9, abs=1e-12)
+    assert hypervolume(pts, ref, backend="jax") == pytest.approx(expected, rel=1e-9, abs=1e-12)
 
 
 @settings(max_examples=20, deadline=None)
@@ -69,6 +70,8 @@ def test_all_dimensions_match_grid_computation(data: tuple[np.ndarray, np.ndarra
     expected = grid_hv(pts, ref)
     assert hypervolume(pts, ref) == pytest.approx(expected, rel=1e-9, abs=1e-12)
     assert hypervolume_host(pts, ref) == pytest.approx(expected, rel=1e-9, abs=1e-12)
+    if pts.shape[1] <= 3:
+        assert hypervolume(pts, ref, backend="jax") == pytest.approx(expected, rel=1e-9, abs=1e-12)
 
 
 @settings(max_examples=15, deadline=None)
@@ -86,6 +89,7 @@ def test_algorithms_md_cross_check_values() -> None:
     assert hypervolume(f2, np.zeros(2)) == pytest.approx(12.0, abs=1e-12)
     assert hypervolume(f2, -np.ones(2)) == pytest.approx(22.0, abs=1e-12)
     assert hypervolume(f3, np.zeros(3)) == pytest.approx(13.125, abs=1e-12)
+    assert hypervolume(f3, np.zeros(3), backend="jax") == pytest.approx(13.125, abs=1e-12)
 
 
 @settings(max_examples=15, deadline=None)
@@ -94,18 +98,19 @@ def test_invariances(data: tuple[np.ndarray, np.ndarray], seed: int) -> None:
     pts, ref = data
     rng = np.random.default_rng(seed)
     m = pts.shape[1]
-    base = hypervolume(pts, ref)
+    hv = functools.partial(hypervolume, backend="jax" if m <= 3 else "moocore")
+    base = hv(pts, ref)
     # a point dominated by an existing one changes nothing
     dominated = pts[rng.integers(len(pts))] - rng.uniform(0, 1, size=m)
-    assert hypervolume(np.vstack([pts, dominated]), ref) == pytest.approx(base, rel=1e-12, abs=1e-12)
+    assert hv(np.vstack([pts, dominated]), ref) == pytest.approx(base, rel=1e-12, abs=1e-12)
     # any added point never lowers it (a non-dominated one may raise it)
     extra = pts.max(axis=0) * rng.uniform(0.5, 1.5, size=m)
-    assert hypervolume(np.vstack([pts, extra]), ref) >= base - 1e-9 * max(1.0, base)
+    assert hv(np.vstack([pts, extra]), ref) >= base - 1e-9 * max(1.0, base)
     # translation of points and reference together; positive per-objective scaling
     shift = rng.normal(size=m) * 5
-    assert hypervolume(pts + shift, ref + shift) == pytest.approx(base, rel=1e-9, abs=1e-9)
+    assert hv(pts + shift, ref + shift) == pytest.approx(base, rel=1e-9, abs=1e-9)
     scale = rng.uniform(0.5, 2.0, size=m)
-    assert hypervolume(pts * scale, ref * scale) == pytest.approx(base * np.prod(scale), rel=1e-9, abs=1e-9)
+    assert hv(pts * scale, ref * scale) == pytest.approx(base * np.prod(scale), rel=1e-9, abs=1e-9)
 
 
 def test_edge_cases_and_bad_input() -> None:
@@ -119,6 +124,10 @@ def test_edge_cases_and_bad_input() -> None:
         hypervolume(np.ones((3, 2)), np.array([0.0, np.inf]))
     with pytest.raises(ValueError, match="2-D"):
         hypervolume(np.ones((2, 2, 2)), np.zeros(2))
+    with pytest.raises(ValueError, match="handles 2 or 3 objectives, got 4"):
+        hypervolume(np.ones((2, 4)), np.zeros(4), backend="jax")
+    with pytest.raises(ValueError, match="unknown hypervolume backend 'c'"):
+        hypervolume(np.ones((2, 2)), np.zeros(2), backend="c")
 
 
 def test_jitted_kernels_in_float32_scan_and_with_masks() -> None:
