@@ -2,6 +2,7 @@
 Deep-Sea-Treasure optimum, PMOE on a bimodal task, replay buffer, population axis,
 determinism, retracing and input validation."""
 
+import dataclasses
 from collections import deque
 
 import chex
@@ -143,11 +144,12 @@ def test_pmoe_experts_distinct_router_non_uniform_on_two_optima_and_deterministi
     assert float(_bumps(action) @ np.array([0.5, 0.5])) > 0.45, action
 
 
+@pytest.mark.slow
 def test_gumbel_actor_reaches_an_optimum():
     env = TwoPeaks()
     weights = jnp.array([0.5, 0.5])
     hyper = sac.default_hyperparams(env.action_space(), actor_lr=3e-3, critic_lr=3e-3, alpha_lr=3e-3, init_alpha=0.1)
-    learner = sac.make(env, PEAKS_CONFIG.__class__(**{**PEAKS_CONFIG.__dict__, "actor": "pmoe_gumbel"}))
+    learner = sac.make(env, dataclasses.replace(PEAKS_CONFIG, actor="pmoe_gumbel"))
     state, _ = jax.jit(learner.make_train(400))(jax.random.key(0), weights, hyper)
     action = float(learner.act(state.actor_params, jnp.ones(1), weights)[0])
     assert float(_bumps(action) @ np.array([0.5, 0.5])) > 0.4, action
@@ -183,11 +185,14 @@ def test_replay_samples_only_valid_rows_uniformly():
 
 def test_shared_buffer_population_writes_all_members_and_samples_per_member():
     # Also: a shaping transform (x10) changes the stored rewards, while metrics report the
-    # env's unshaped returns; a non-linear scalarisation (Tchebycheff) and weight conditioning.
+    # env's unshaped returns; a non-linear scalarisation (Tchebycheff), weight conditioning
+    # and the Gumbel-softmax actor.
     times10 = RewardTransform(identity().init, lambda state, reward, context: (10.0 * reward, state), "times10")
     env = TwoPeaks()
-    config = PEAKS_CONFIG.__class__(**{**PEAKS_CONFIG.__dict__, "shared_buffer": True, "weight_conditioned": True,
-                                       "num_envs": 2, "rollout_steps": 3, "learning_starts": 0, "batch_size": 4})
+    config = dataclasses.replace(
+        PEAKS_CONFIG, shared_buffer=True, weight_conditioned=True, actor="pmoe_gumbel",
+        num_envs=2, rollout_steps=3, learning_starts=0, batch_size=4,
+    )
     learner = sac.make(env, config, "tchebycheff", shaping=times10)
     weights = jnp.array([[1.0, 0.0], [0.5, 0.5], [0.0, 1.0]])
     hyper = sac.stack_hyperparams([sac.default_hyperparams(env.action_space(), gamma=g) for g in (0.9, 0.95, 0.99)])
@@ -197,7 +202,8 @@ def test_shared_buffer_population_writes_all_members_and_samples_per_member():
     states, buffer, metrics = step(states, learner.init_buffer())
     assert int(buffer.size) == 3 * 2 * 3  # every member's rollout went into the one buffer
     unshaped = _bumps(np.asarray(buffer.data.action[:18, 0])).reshape(3, 6, 2)  # [member, step x env, m]
-    np.testing.assert_allclose(np.asarray(buffer.data.reward[:18]), 10.0 * unshaped.reshape(18, 2), rtol=1e-5, atol=1e-5)
+    stored = np.asarray(buffer.data.reward[:18])
+    np.testing.assert_allclose(stored, 10.0 * unshaped.reshape(18, 2), rtol=1e-5, atol=1e-5)
     last_step = unshaped.reshape(3, 3, 2, 2)[:, -1]  # [member, env, m] of the last rollout step
     np.testing.assert_allclose(np.asarray(metrics["episode_return"]), last_step.mean(1), rtol=1e-5, atol=1e-6)
     states, buffer, metrics = step(states, buffer)

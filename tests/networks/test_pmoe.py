@@ -29,7 +29,8 @@ def _scipy_mixture_pdf(u, row):
 
 def test_mixture_log_density_equals_scipy():
     u = RNG.normal(scale=1.5, size=(4, 7, A))
-    ours = np.asarray(pmoe.log_prob(jax.tree_util.tree_map(lambda x: x[:, None], MIXTURE), jnp.asarray(u, jnp.float32), squash=False))
+    batched = jax.tree_util.tree_map(lambda x: x[:, None], MIXTURE)  # [4, 1, ...] against u [4, 7, A]
+    ours = np.asarray(pmoe.log_prob(batched, jnp.asarray(u, jnp.float32), squash=False))
     for row in range(4):
         np.testing.assert_allclose(ours[row], np.log(_scipy_mixture_pdf(u[row], row)), rtol=1e-5, atol=1e-5)
 
@@ -74,11 +75,15 @@ def test_sample_follows_router_and_mixture_distribution():
 
 def test_gumbel_choice_is_categorical_forward_and_differentiable_backward():
     one = jax.tree_util.tree_map(lambda x: x[1], MIXTURE)
-    _, experts = jax.vmap(lambda k: pmoe.gumbel_sample(k, one, 1.0, squash=True))(jax.random.split(jax.random.key(2), 20000))
-    np.testing.assert_allclose(np.bincount(np.asarray(experts), minlength=K) / 20000, np.asarray(one.probs), atol=0.015)
-    grad = jax.grad(lambda logits: jnp.sum(pmoe.gumbel_sample(jax.random.key(3), one.replace(logits=logits), 0.5, True)[0]))(
-        one.logits
-    )
+    keys = jax.random.split(jax.random.key(2), 20000)
+    _, experts = jax.vmap(lambda k: pmoe.gumbel_sample(k, one, 1.0, squash=True))(keys)
+    freq = np.bincount(np.asarray(experts), minlength=K) / 20000
+    np.testing.assert_allclose(freq, np.asarray(one.probs), atol=0.015)
+
+    def action_sum(logits):
+        return jnp.sum(pmoe.gumbel_sample(jax.random.key(3), one.replace(logits=logits), 0.5, True)[0])
+
+    grad = jax.grad(action_sum)(one.logits)
     assert np.any(np.asarray(grad) != 0), "the straight-through choice passes gradient to the router logits"
 
 
@@ -127,7 +132,8 @@ def test_distribution_interface_for_ppo():
     # sample / log_prob / mode / entropy without squashing, as PPO's DiagGaussian offers them
     one = jax.tree_util.tree_map(lambda x: x[2], MIXTURE)
     a = jnp.array([0.1, -0.3])
-    np.testing.assert_allclose(float(one.log_prob(a)), np.log(_scipy_mixture_pdf(np.asarray(a, np.float64), 2)), rtol=1e-5)
+    want = np.log(_scipy_mixture_pdf(np.asarray(a, np.float64), 2))
+    np.testing.assert_allclose(float(one.log_prob(a)), want, rtol=1e-5)
     np.testing.assert_allclose(np.asarray(one.mode()), np.asarray(one.mean[np.argmax(np.asarray(one.logits))]))
     assert one.sample(jax.random.key(0)).shape == (A,)
     # entropy bound H(c) + sum_k c_k H_k against scipy's entropies; it bounds a Monte Carlo estimate

@@ -15,7 +15,6 @@ from typing import Sequence
 
 import flax.linen as nn
 import jax
-import jax.numpy as jnp
 
 from morl.networks.mlp import MLP, network_input
 
@@ -37,7 +36,8 @@ class VectorQ(nn.Module):
         x = MLP(self.hidden_sizes, self.activation)(x)
         if self.num_actions is None:
             return nn.Dense(self.reward_dim)(x)
-        return nn.Dense(self.num_actions * self.reward_dim)(x).reshape(x.shape[:-1] + (self.num_actions, self.reward_dim))
+        values = nn.Dense(self.num_actions * self.reward_dim)(x)
+        return values.reshape(x.shape[:-1] + (self.num_actions, self.reward_dim))
 
 
 def init_twin(critic: VectorQ, key: jax.Array, obs, action, weights) -> dict:

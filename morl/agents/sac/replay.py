@@ -55,7 +55,9 @@ def insert(buffer: ReplayBuffer, transitions: Any) -> ReplayBuffer:
     if n > capacity:
         raise ValueError(f"cannot insert {n} transitions into a replay buffer of capacity {capacity}")
     rows = (buffer.position + jnp.arange(n, dtype=jnp.int32)) % capacity
-    data = jax.tree_util.tree_map(lambda store, new: store.at[rows].set(new.astype(store.dtype)), buffer.data, transitions)
+    data = jax.tree_util.tree_map(
+        lambda store, new: store.at[rows].set(new.astype(store.dtype)), buffer.data, transitions
+    )
     return ReplayBuffer(data, (buffer.position + n) % capacity, jnp.minimum(buffer.size + n, capacity))
 
 
