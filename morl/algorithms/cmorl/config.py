@@ -28,8 +28,9 @@ from morl.agents.ppo.config import PPOConfig, PPOHyperparams
 from morl.config import DEFAULT_REF_POINTS
 
 CONSTRAINTS: tuple[str, ...] = ("barrier", "lagrangian")
+INFEASIBLE: tuple[str, ...] = ("floor", "linear")
 THRESHOLDS: tuple[str, ...] = ("policy", "minibatch")
-INIT_WEIGHTS: tuple[str, ...] = ("lattice", "one-hot")
+INIT_WEIGHTS: tuple[str, ...] = ("uniform", "onehot")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -48,10 +49,22 @@ class Budget:
 
 
 @dataclasses.dataclass(frozen=True)
-class PPONumbers:
-    """PPO's per-member numbers (`morl.agents.ppo.PPOHyperparams`) as plain config floats.
-    Defaults: the C-MORL public code (lr 3e-4, gamma 0.995, GAE 0.95, clip 0.2, grad-norm 0.5)."""
+class PPOSection:
+    """The base learner (`morl.agents.ppo`): structure and numbers in one section.
+    Defaults: the C-MORL public code (lr 3e-4, gamma 0.995, GAE 0.95, clip 0.2, 10 epochs,
+    32 minibatches, grad-norm 0.5, 64-64 tanh), with a smaller rollout (8 envs x 128
+    steps instead of 8 x 512) so the discrete benchmarks' budgets hold several rounds."""
 
+    num_envs: int = 8
+    num_steps: int = 128
+    num_epochs: int = 10
+    num_minibatches: int = 32
+    hidden_sizes: tuple[int, ...] = (64, 64)
+    activation: str = "tanh"
+    actor: str | None = None
+    normalize_returns: bool = False
+    lr_schedule: str = "constant"
+    max_eval_steps: int = 1000
     learning_rate: float = 3e-4
     gamma: float = 0.995
     gae_lambda: float = 0.95
@@ -60,8 +73,21 @@ class PPONumbers:
     vf_coef: float = 0.5
     max_grad_norm: float = 0.5
 
+    def ppo_config(self, eval_gamma: float, total_updates: int | None) -> PPOConfig:
+        """The static `PPOConfig` (`total_updates` for the linear schedule)."""
+        return PPOConfig(
+            num_envs=self.num_envs, num_steps=self.num_steps, num_epochs=self.num_epochs,
+            num_minibatches=self.num_minibatches, hidden_sizes=self.hidden_sizes, activation=self.activation,
+            actor=self.actor, lr_schedule=self.lr_schedule,
+            total_updates=total_updates if self.lr_schedule == "linear" else None,
+            normalize_returns=self.normalize_returns, eval_gamma=eval_gamma, max_eval_steps=self.max_eval_steps,
+        )
+
     def hyperparams(self) -> PPOHyperparams:
-        return PPOHyperparams(**dataclasses.asdict(self)).validate()
+        return PPOHyperparams(**{name: getattr(self, name) for name in HYPER_FIELDS}).validate()
+
+
+HYPER_FIELDS: tuple[str, ...] = tuple(f.name for f in dataclasses.fields(PPOHyperparams))
 
 
 @dataclasses.dataclass(frozen=True)
@@ -71,8 +97,10 @@ class CMORLConfig:
     - `env`: a `morl.envs` id. `ref_point`: hypervolume reference (length m; None: the
       field's convention `morl.config.DEFAULT_REF_POINTS`); archive points must dominate
       it strictly. `eval_gamma`: discount of the evaluated returns (the archive's units).
-    - `num_policies` (M) weight vectors from `init_weights` ("lattice": evenly spread on
-      the simplex; "one-hot": the corners, M must equal m). Trained at once on `w . A`.
+    - `num_policies` (M) weight vectors from `init_weights` ("uniform": M evenly spread
+      on the simplex, `morl.decomposition.weights.uniform_weights`, the grid; "onehot":
+      the corners, M must equal m, the paper's choice for many objectives). Trained at
+      once on `w . A`.
     - `init_steps` / `total_steps`: nominal T_init / T (see the module docstring).
     - `eval_interval`: PPO updates between evaluations in the init stage;
       `eval_episodes` deterministic episodes per evaluation (the PPO config's
@@ -87,12 +115,17 @@ class CMORLConfig:
     - `threshold`: "policy" (the paper: `beta`-relaxation of the selected policy's
       return, fixed for the round) or "minibatch" (the public code: of the current
       minibatch's mean return).
-    - `barrier_eps`: floor of the log-barrier argument (relative to the threshold scale).
-    - `ppo`: PPO's static structure; `hyper`: its numbers.
+    - `barrier_eps`: floor of the log-barrier argument (relative to the threshold scale);
+      `barrier_infeasible`: below it the log term is constant ("floor", the paper's) or
+      continues linearly ("linear", the default: a restoring gradient for violated
+      constraints; see docs/cmorl.md for the measured difference).
+    - `ppo`: the base learner (`PPOSection`); `extension_learning_rate` replaces its
+      learning rate in the extension stage (None: the same; the extension always uses a
+      constant rate).
     """
 
     vmappable: ClassVar[tuple[str, ...]] = (
-        "beta", "barrier_t", "lagrange_lr", "hyper.learning_rate", "hyper.ent_coef", "hyper.clip_eps",
+        "beta", "barrier_t", "lagrange_lr", "ppo.learning_rate", "ppo.ent_coef", "ppo.clip_eps",
     )
 
     env: str = "deep-sea-treasure-v0"
@@ -101,20 +134,21 @@ class CMORLConfig:
     eval_gamma: float = 0.99
     init_steps: int = 200_000
     num_policies: int = 6
-    init_weights: str = "lattice"
+    init_weights: str = "uniform"
     eval_interval: int = 10
     eval_episodes: int = 1
     buffer_size: int = 200
     beta: float = 0.9
     barrier_t: float = 20.0
     barrier_eps: float = 1e-3
+    barrier_infeasible: str = "linear"
     extension_updates: int = 20
     n_select: int | None = None
     constraint: str = "barrier"
     threshold: str = "policy"
     lagrange_lr: float = 0.05
-    ppo: PPOConfig = PPOConfig(num_envs=8, num_steps=128, num_epochs=10, num_minibatches=32)
-    hyper: PPONumbers = PPONumbers()
+    extension_learning_rate: float | None = None
+    ppo: PPOSection = PPOSection()
 
     def __post_init__(self) -> None:
         if self.ref_point is not None:
@@ -142,18 +176,25 @@ class CMORLConfig:
             raise ValueError(f"CMORLConfig.ref_point={self.ref_point!r} must be finite numbers")
         if self.constraint not in CONSTRAINTS:
             raise ValueError(f"CMORLConfig.constraint={self.constraint!r}; known: {', '.join(CONSTRAINTS)}")
+        if self.barrier_infeasible not in INFEASIBLE:
+            raise ValueError(
+                f"CMORLConfig.barrier_infeasible={self.barrier_infeasible!r}; known: {', '.join(INFEASIBLE)}"
+            )
         if self.threshold not in THRESHOLDS:
             raise ValueError(f"CMORLConfig.threshold={self.threshold!r}; known: {', '.join(THRESHOLDS)}")
+        if self.constraint == "lagrangian" and self.threshold != "policy":
+            raise ValueError(f"CMORLConfig.threshold={self.threshold!r} applies to the barrier only; use 'policy'")
         if self.init_weights not in INIT_WEIGHTS:
             raise ValueError(f"CMORLConfig.init_weights={self.init_weights!r}; known: {', '.join(INIT_WEIGHTS)}")
-        if not isinstance(self.ppo, PPOConfig):
-            raise TypeError(f"CMORLConfig.ppo must be a PPOConfig, got {type(self.ppo).__name__}")
-        if not isinstance(self.hyper, PPONumbers):
-            raise TypeError(f"CMORLConfig.hyper must be PPONumbers, got {type(self.hyper).__name__}")
+        if not isinstance(self.ppo, PPOSection):
+            raise TypeError(f"CMORLConfig.ppo must be a PPOSection, got {type(self.ppo).__name__}")
+        if self.extension_learning_rate is not None and not self.extension_learning_rate > 0:
+            raise ValueError(f"CMORLConfig.extension_learning_rate={self.extension_learning_rate!r} must be positive")
         try:
-            self.hyper.hyperparams()
+            self.ppo.ppo_config(self.eval_gamma, 1)
+            self.ppo.hyperparams()
         except ValueError as err:
-            raise ValueError(f"CMORLConfig.hyper: {err}") from None
+            raise ValueError(f"CMORLConfig.ppo: {err}") from None
 
     @property
     def reference(self) -> tuple[float, ...]:
@@ -171,10 +212,10 @@ class CMORLConfig:
                 f"CMORLConfig.ref_point={self.reference!r} has {len(self.reference)} entries; "
                 f"{self.env} has {reward_dim} objectives"
             )
-        if self.init_weights == "one-hot" and self.num_policies != reward_dim:
+        if self.init_weights == "onehot" and self.num_policies != reward_dim:
             raise ValueError(
                 f"CMORLConfig.num_policies={self.num_policies} must equal the {reward_dim} objectives "
-                "with init_weights='one-hot'"
+                "with init_weights='onehot'"
             )
 
     @property
@@ -192,7 +233,7 @@ class CMORLConfig:
     def budget(self, reward_dim: int) -> Budget:
         """The integer schedule; raises when the budget cannot hold one eval and one round."""
         self.check_objectives(reward_dim)
-        batch = self.ppo.batch_size
+        batch = self.ppo.num_envs * self.ppo.num_steps
         n_select = self.resolved_n_select(reward_dim)
         init_chunks = self.init_steps // (self.num_policies * batch * self.eval_interval)
         if init_chunks < 1:

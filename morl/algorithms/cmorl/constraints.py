@@ -92,10 +92,16 @@ def barrier_slack(aux: PolicyAux, threshold_mode: str = "policy") -> jax.Array:
     return surrogate_returns(aux) - _bounds(aux, params, threshold_mode)
 
 
-def log_barrier_objective(threshold_mode: str = "policy") -> PolicyObjective:
+def log_barrier_objective(threshold_mode: str = "policy", infeasible: str = "floor") -> PolicyObjective:
     """The paper's interior-point objective (maximised); reads `ConstraintParams` from
-    `aux.objective_params`. `scalarization_gradient` is ignored: objective `l` is the target."""
+    `aux.objective_params`. `scalarization_gradient` is ignored: objective `l` is the target.
+
+    `infeasible`: below the floor the log term is constant ("floor": the paper's, no
+    gradient from a violated constraint) or continues as its tangent line ("linear",
+    `log(f) + (slack - f) / f`: a violated constraint pulls back with slope `1/f`)."""
     _check_mode(threshold_mode)
+    if infeasible not in ("floor", "linear"):
+        raise ValueError(f"infeasible={infeasible!r}; known: floor, linear")
 
     def objective(ratio, vector_advantages, scalarization_gradient, clip_eps, aux: PolicyAux) -> jax.Array:
         del scalarization_gradient
@@ -105,16 +111,17 @@ def log_barrier_objective(threshold_mode: str = "policy") -> PolicyObjective:
         slack = surrogate_returns(aux) - bounds
         floor = params.barrier_eps * (1.0 + jnp.abs(jax.lax.stop_gradient(bounds)))
         log_terms = jnp.log(jnp.maximum(slack, floor))
+        if infeasible == "linear":
+            log_terms = log_terms + jnp.minimum(slack - floor, 0.0) / floor
         barrier = jnp.sum((1.0 - params.objective) * log_terms)
         return main + barrier / params.barrier_t
 
     return objective
 
 
-def lagrangian_objective(threshold_mode: str = "policy") -> PolicyObjective:
+def lagrangian_objective() -> PolicyObjective:
     """Lagrangian relaxation with the multipliers in `ConstraintParams.multipliers`
-    (treated as constants in the policy step)."""
-    _check_mode(threshold_mode)
+    (treated as constants in the policy step; `dual_ascent` moves them)."""
 
     def objective(ratio, vector_advantages, scalarization_gradient, clip_eps, aux: PolicyAux) -> jax.Array:
         del scalarization_gradient

@@ -1,0 +1,67 @@
+"""C-MORL config validation (clear one-line errors before anything compiles) and the budget."""
+
+import math
+import time
+
+import pytest
+
+from morl.algorithms.cmorl.config import PPOSection
+from morl.algorithms.cmorl import CMORLConfig, make_trainer
+
+
+@pytest.mark.parametrize("beta", [0.0, 1.0, 1.5, -0.1])
+def test_beta_outside_open_unit_interval(beta):
+    with pytest.raises(ValueError, match=rf"beta={beta!r}"):
+        CMORLConfig(beta=beta)
+
+
+@pytest.mark.parametrize("t", [0.0, -1.0, math.inf])
+def test_barrier_t_must_be_positive(t):
+    with pytest.raises(ValueError, match="barrier_t"):
+        CMORLConfig(barrier_t=t)
+
+
+def test_reference_point_dimension_checked_before_compiling():
+    start = time.perf_counter()
+    with pytest.raises(ValueError, match=r"ref_point=\(0.0, -25.0, 1.0\) has 3 entries; deep-sea-treasure-v0 has 2"):
+        make_trainer(CMORLConfig(env="deep-sea-treasure-v0", ref_point=(0.0, -25.0, 1.0)))
+    assert time.perf_counter() - start < 5.0  # no compilation happened
+
+
+def test_hparams_beta_checked_per_run():
+    with pytest.raises(ValueError, match=r"beta=\[0.5, 1.2000000476837158\]"):
+        make_trainer(CMORLConfig(), num_runs=2, hparams={"beta": [0.5, 1.2]})
+    with pytest.raises(ValueError, match="not vmappable"):
+        make_trainer(CMORLConfig(), num_runs=2, hparams={"buffer_size": [1, 2]})
+
+
+def test_other_bad_values():
+    with pytest.raises(ValueError, match="constraint='penalty'"):
+        CMORLConfig(constraint="penalty")
+    with pytest.raises(ValueError, match="init_steps=10 must be smaller than total_steps=10"):
+        CMORLConfig(init_steps=10, total_steps=10)
+    with pytest.raises(ValueError, match="num_policies=7 must equal the 3 objectives"):
+        make_trainer(CMORLConfig(env="resource-gathering-v0", ref_point=(0, 0, 0), num_policies=7, init_weights="onehot",
+                                 total_steps=2_000_000))
+    with pytest.raises(ValueError, match="no conventional reference point"):
+        make_trainer(CMORLConfig(env="resource-gathering-v0"))
+
+
+def test_budget_by_hand():
+    # 6 policies x 10 updates x (8 x 128) steps per eval interval; 200k -> 3 intervals
+    # (184320 steps); a barrier round = (5 x 2 problems x 20 updates + 5 probes) x 1024.
+    cfg = CMORLConfig(total_steps=500_000, init_steps=200_000)
+    b = cfg.budget(2)
+    assert (b.init_chunks, b.init_updates, b.init_steps) == (3, 30, 184_320)
+    assert b.extension_rounds == (500_000 - 184_320) // (205 * 1024)
+    assert b.total_steps == 184_320 + b.extension_rounds * 205 * 1024
+    assert CMORLConfig(env="minecart-v0", constraint="lagrangian", total_steps=2_000_000).budget(3).problems_per_round == 18  # n_select 6 for m=3
+    with pytest.raises(ValueError, match="less than one extension round"):
+        CMORLConfig(total_steps=250_000, init_steps=200_000, ppo=PPOSection(num_envs=8, num_steps=128)).budget(2)
+
+
+def test_bad_ppo_section_value_named():
+    with pytest.raises(ValueError, match="CMORLConfig.ppo: .*num_minibatches=3"):
+        CMORLConfig(ppo=PPOSection(num_envs=8, num_steps=128, num_minibatches=3))
+    with pytest.raises(ValueError, match="learning_rate"):
+        CMORLConfig(ppo=PPOSection(learning_rate=-1.0))
