@@ -1,5 +1,5 @@
-"""Single-policy vector-reward learners as pure `init` / `update` functions (PPO, ...)."""
+"""Single-policy vector-reward learners as pure `init` / `update` functions (PPO, SAC)."""
 
-from morl.agents import ppo
+from morl.agents import ppo, sac
 
-__all__ = ["ppo"]
+__all__ = ["ppo", "sac"]
