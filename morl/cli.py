@@ -99,21 +99,24 @@ def _print_summary(summary: dict[str, Any]) -> None:
     from rich.console import Console
     from rich.table import Table
 
-    table = Table(title=f"{summary['algorithm']} on {summary['env']}: {summary['env_steps']:,} env steps, {summary['wall_time']:.1f} s")
-    columns = ("seed", "hypervolume", "expected_utility", "sparsity", "cardinality", "igd", "mul")
-    for column in columns:
-        table.add_column(column, justify="right")
+    title = f"{summary['algorithm']} on {summary['env']}: {summary['env_steps']:,} env steps, {summary['wall_time']:.1f} s"
+    table = Table(title=title)
+    columns = {"seed": "seed", "hypervolume": "HV", "expected_utility": "EU", "sparsity": "sparsity", "cardinality": "|front|"}
+    if summary["true_front_known"]:
+        columns.update(igd="IGD", mul="MUL")
+    for header in columns.values():
+        table.add_column(header, justify="right")
     for run in summary["runs"]:
-        table.add_row(*(_fmt(run.get(c, "")) for c in columns))
+        table.add_row(*(_fmt(run.get(key, "")) for key in columns))
     console = Console()
     console.print(table)
-    console.print(f"reference point {tuple(summary['ref_point'])}; logging+checkpoint overhead {100 * summary['logging_overhead']:.1f}%")
+    console.print(f"reference point {tuple(summary['ref_point'])}; time outside the trainer (logging, checkpoints, plots) {100 * summary['logging_overhead']:.1f}%")
     console.print(f"front plot: {summary['front_plot']}")
 
 
 def _fmt(value: Any) -> str:
     if isinstance(value, float):
-        return f"{value:.5g}"
+        return f"{value:.4g}"
     return str(value)
 
 

@@ -124,6 +124,8 @@ def run(job: Job, console: Any = None) -> dict[str, Any]:
 
     experiment, trainer, path = job.experiment, job.trainer, job.run_dir
     log = experiment.log
+    session_start = time.perf_counter()
+    compute = 0.0  # seconds inside trainer.init / run_chunk; the rest is the workflow's cost
     if not job.resume:
         rundir.create(path, overwrite=job.overwrite)
         from morl.config import to_yaml
@@ -139,24 +141,26 @@ def run(job: Job, console: Any = None) -> dict[str, Any]:
         chunk, elapsed = int(meta["chunk"]), float(meta["wall_time"])
         metrics_log = rundir.MetricsLog.resume(path / rundir.METRICS, lambda row: int(row["chunk"]) <= chunk)
     else:
-        state = trainer.init(keys)
+        tick = time.perf_counter()
+        state = jax.block_until_ready(trainer.init(keys))
+        compute += time.perf_counter() - tick
         metrics_log = rundir.MetricsLog(path / rundir.METRICS)
     env_steps = trainer.env_steps(state)
     writers = _writers(job, purge_step=env_steps + 1 if latest is not None else None) if log.tensorboard else []
 
-    overhead = 0.0
     start = time.perf_counter() - elapsed
     last_logged = (env_steps, time.perf_counter())
     saved_chunk = latest
-    closing = None
     flushed = -float("inf")  # first row is written at once
     try:
         with _progress(console, log.progress, experiment.algo.total_steps, env_steps) as progress:
             while not trainer.done(state):
+                tock = time.perf_counter()
                 state, chunk_metrics = trainer.run_chunk(state)
                 jax.block_until_ready(state)
                 chunk += 1
                 tick = time.perf_counter()
+                compute += tick - tock
                 env_steps = trainer.env_steps(state)
                 finished = trainer.done(state)
                 if chunk % log.metrics_every == 0 or finished:
@@ -176,22 +180,19 @@ def run(job: Job, console: Any = None) -> dict[str, Any]:
                     flushed = tick
                     checkpoints.save(chunk, state, {"chunk": chunk, "env_steps": env_steps, "wall_time": tick - start})
                     saved_chunk = chunk
-                overhead += time.perf_counter() - tick
-        closing = time.perf_counter()
         if saved_chunk != chunk:
-            checkpoints.save(chunk, state, {"chunk": chunk, "env_steps": env_steps, "wall_time": closing - start})
+            checkpoints.save(chunk, state, {"chunk": chunk, "env_steps": env_steps, "wall_time": time.perf_counter() - start})
     finally:  # also on Ctrl-C: finish the checkpoint in flight, flush the event files
-        closing = closing or time.perf_counter()
         metrics_log.flush()
         checkpoints.close()
         for writer in writers:
             writer.close()
-        overhead += time.perf_counter() - closing
     fronts = [trainer.front(state, r) for r in range(job.num_runs)]
     _write_front_csv(path / rundir.FRONT, job, fronts)
     plot = _write_front_plot(path, job, fronts, measure.true_front)
-    wall = time.perf_counter() - start
-    summary = _summary(job, fronts, measure, env_steps, chunk, wall, overhead, plot)
+    now = time.perf_counter()
+    overhead = 1.0 - compute / max(now - session_start, 1e-9)
+    summary = _summary(job, fronts, measure, env_steps, chunk, now - start, overhead, plot)
     rundir.write_json(path / rundir.SUMMARY, summary)
     return summary
 
@@ -302,6 +303,7 @@ def _write_front_plot(path: Path, job: Job, fronts: list[Front], true_front: np.
 def _summary(
     job: Job, fronts: list[Front], measure: FrontMetrics, env_steps: int, chunks: int, wall: float, overhead: float, plot: str
 ) -> dict[str, Any]:
+    """`overhead`: the fraction of this session's wall-clock spent outside the trainer."""
     runs = []
     for r, front in enumerate(fronts):
         runs.append({"run": r, "seed": job.seeds[r], "grid": job.grid_points[r], **measure(front.returns)})
@@ -312,7 +314,7 @@ def _summary(
         "env_steps": env_steps,
         "chunks": chunks,
         "wall_time": round(wall, 3),
-        "logging_overhead": round(overhead / max(wall, 1e-9), 5),
+        "logging_overhead": round(overhead, 5),
         "true_front_known": measure.true_front is not None,
         "runs": runs,
         "run_dir": str(job.run_dir),
@@ -352,6 +354,7 @@ class _progress:
 
     def __call__(self, env_steps: int, row: Mapping[str, Any]) -> None:
         if self._bar is not None:
+            total = max(self._bar.tasks[0].total or 0, env_steps)  # the last chunk may overshoot
             self._bar.update(
-                self._task, completed=env_steps, rate=row["env_steps_per_s"], hv=row["hypervolume"], size=row["front_size"]
+                self._task, total=total, completed=env_steps, rate=row["env_steps_per_s"], hv=row["hypervolume"], size=row["front_size"]
             )
