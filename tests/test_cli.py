@@ -240,3 +240,7 @@ def test_morld_sigkill_and_resume_matches_uninterrupted(tmp_path):
     assert 0 < len(rows) < chunks and all(None not in r.values() for r in rows)
     subprocess.run([*morl, "train", "--no-progress", "--resume", str(cut)], env=env, check=True, timeout=900)
     assert comparable(cut) == comparable(full)
+    # deep-sea-treasure is deterministic: evaluating the restored members again gives the archive's returns
+    subprocess.run([*morl, "eval", str(cut)], env=env, check=True, timeout=900)
+    for row in rundir.read_csv(cut / "eval.csv"):
+        np.testing.assert_allclose([float(row["eval0"]), float(row["eval1"])], [float(row["stored0"]), float(row["stored1"])], atol=1e-4)

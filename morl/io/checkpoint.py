@@ -9,6 +9,7 @@ previous checkpoints or a finished new one; `latest_step` never returns a torn o
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 from typing import Any
 
@@ -26,14 +27,20 @@ class Checkpointer:
     """
 
     def __init__(self, directory: str | Path, keep: int = 2, asynchronous: bool = True, read_only: bool = False):
-        options = ocp.CheckpointManagerOptions(
-            max_to_keep=keep,
-            create=not read_only,
-            read_only=read_only,
-            enable_async_checkpointing=asynchronous,
-            cleanup_tmp_directories=not read_only,
-        )
-        self._manager = ocp.CheckpointManager(Path(directory).absolute(), options=options)
+        absl = logging.getLogger("absl")
+        level = absl.level
+        absl.setLevel(logging.ERROR)  # orbax warns about the options read_only implies
+        try:
+            options = ocp.CheckpointManagerOptions(
+                max_to_keep=keep,
+                create=not read_only,
+                read_only=read_only,
+                enable_async_checkpointing=asynchronous,
+                cleanup_tmp_directories=not read_only,
+            )
+            self._manager = ocp.CheckpointManager(Path(directory).absolute(), options=options)
+        finally:
+            absl.setLevel(level)
 
     def latest_step(self) -> int | None:
         return self._manager.latest_step()

@@ -22,6 +22,7 @@ from matplotlib.figure import Figure
 Series = tuple[str, np.ndarray]  # (label, returns [n, m])
 
 _TRUE_STYLE = dict(facecolors="none", edgecolors="0.55", s=70, linewidths=1.0, label="true front")
+_MARKERS = ("o", "s", "^", "D", "v", "P", "X", "<", ">", "*")  # fronts that coincide stay visible
 
 
 def front_figure(series: Sequence[Series], true_front: np.ndarray | None = None, title: str = "") -> Figure:
@@ -32,8 +33,9 @@ def front_figure(series: Sequence[Series], true_front: np.ndarray | None = None,
         ax = figure.add_subplot()
         if true_front is not None:
             ax.scatter(true_front[:, 0], true_front[:, 1], **_TRUE_STYLE)
-        for label, points in series:
-            ax.scatter(points[:, 0], points[:, 1], s=18, label=f"{label} ({len(points)})")
+        for i, (label, points) in enumerate(series):
+            marker = _MARKERS[i % len(_MARKERS)]
+            ax.scatter(points[:, 0], points[:, 1], s=22, marker=marker, alpha=0.8, label=f"{label} ({len(points)})")
         ax.set_xlabel("objective 0")
         ax.set_ylabel("objective 1")
         ax.legend(fontsize=8)
@@ -42,8 +44,9 @@ def front_figure(series: Sequence[Series], true_front: np.ndarray | None = None,
         ax = figure.add_subplot(projection="3d")
         if true_front is not None:
             ax.scatter(*true_front.T, **_TRUE_STYLE)
-        for label, points in series:
-            ax.scatter(*np.asarray(points).reshape(-1, 3).T, s=18, label=f"{label} ({len(points)})")
+        for i, (label, points) in enumerate(series):
+            marker = _MARKERS[i % len(_MARKERS)]
+            ax.scatter(*np.asarray(points).reshape(-1, 3).T, s=22, marker=marker, alpha=0.8, label=f"{label} ({len(points)})")
         ax.set_xlabel("objective 0")
         ax.set_ylabel("objective 1")
         ax.set_zlabel("objective 2")

@@ -67,13 +67,18 @@ def evaluate_policy(env: Any, act: Policy, key: jax.Array, episodes: int, gamma:
     """Discounted vector returns `[episodes, m]` of `act` on `env` (one jitted program:
     episodes vmapped, each a `while_loop` until terminated/truncated or `max_steps`).
 
-    A policy that is a `jax.tree_util.Partial` is passed as an argument, so every member
-    of an archive reuses one compiled rollout; any other callable is traced into it.
+    A policy that is a `jax.tree_util.Partial` whose leaves are all arrays is passed as an
+    argument, so every member of an archive reuses one compiled rollout; any other
+    callable is traced into a rollout of its own.
     """
     batch, compiled = _rollouts(env, episodes, float(gamma), max_steps)
-    if isinstance(act, jax.tree_util.Partial):
+    if isinstance(act, jax.tree_util.Partial) and all(_is_array(leaf) for leaf in jax.tree.leaves(act)):
         return np.asarray(compiled(act, key))
     return np.asarray(jax.jit(lambda k: batch(act, k))(key))
+
+
+def _is_array(leaf: Any) -> bool:
+    return isinstance(leaf, (jax.Array, np.ndarray, np.generic, int, float, bool))
 
 
 @functools.lru_cache(maxsize=16)
