@@ -11,6 +11,13 @@ from morl.envs import registry
 # id -> (module:Class, fixed keyword arguments)
 ENVS: dict[str, tuple[str, dict]] = {
     "mo-halfcheetah-v5": ("half_cheetah:MOHalfCheetah", {}),
+    "mo-hopper-v5": ("hopper:MOHopper", {}),
+    "mo-hopper-2obj-v5": ("hopper:MOHopper", {"cost_objective": False}),
+    "mo-walker2d-v5": ("walker2d:MOWalker2d", {}),
+    "mo-ant-v5": ("ant:MOAnt", {}),
+    "mo-ant-2obj-v5": ("ant:MOAnt", {"cost_objective": False}),
+    "mo-swimmer-v5": ("swimmer:MOSwimmer", {}),
+    "mo-humanoid-v5": ("humanoid:MOHumanoid", {}),
 }
 
 

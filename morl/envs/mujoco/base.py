@@ -14,7 +14,8 @@ Conventions (gymnasium v5's `MujocoEnv`):
 - the action is written to `ctrl` unclipped (the physics clamps it to `ctrlrange`, the
   control cost uses the raw action).
 - `terminated` = not healthy (tasks with a healthy rule); `truncated` at
-  `params.max_steps` (1000, MO-Gymnasium's registration) unless terminated.
+  `params.max_steps` (default 1000, MO-Gymnasium's registration; the constructor's
+  `max_steps` changes the default, e.g. 500 for C-MORL's setting) unless terminated.
 
 Arithmetic is float32 (JAX's default); gymnasium's is float64. The physics state is the
 whole `mjx.Data` (including the solver warm start `qacc_warmstart`, as in MuJoCo C).
@@ -76,8 +77,11 @@ class MujocoEnv(Environment[MujocoState, MujocoParams]):
     #: Solver override for models MJX cannot run as written ("cg" or "newton"); None keeps the XML's.
     solver: str | None = None
 
-    def __init__(self, terminate_when_unhealthy: bool = True) -> None:
+    def __init__(self, terminate_when_unhealthy: bool = True, max_steps: int = 1000) -> None:
+        if int(max_steps) < 1:
+            raise ValueError(f"{type(self).__name__}: max_steps={max_steps!r} must be a positive int")
         self.terminate_when_unhealthy = terminate_when_unhealthy
+        self.max_steps = int(max_steps)
         self.mj_model = gymnasium_model(self.xml_file)
         if self.solver is not None:
             self.mj_model.opt.solver = _SOLVERS[self.solver]
@@ -126,7 +130,7 @@ class MujocoEnv(Environment[MujocoState, MujocoParams]):
     # --- Environment API -------------------------------------------------------------------
     @property
     def default_params(self) -> MujocoParams:
-        return MujocoParams()
+        return MujocoParams(max_steps=jnp.int32(self.max_steps))
 
     def reset_env(self, key, params):
         key_pos, key_vel = jax.random.split(key)
