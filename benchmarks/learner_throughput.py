@@ -7,12 +7,13 @@ timed after a warm-up call (compile excluded) in the same process, so their rati
 meaningful even when the CPU is shared.
 
     .venv/bin/python benchmarks/learner_throughput.py
-    .venv/bin/python benchmarks/learner_throughput.py --envs deep-sea-treasure-v0 --pop 16 --updates 20
+    .venv/bin/python benchmarks/learner_throughput.py --envs deep-sea-treasure-v0 --pop 16 --hidden 32,32
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import time
 
 import jax
@@ -82,28 +83,28 @@ def main() -> None:
     parser.add_argument("--num-steps", type=int, default=128)
     parser.add_argument("--epochs", type=int, default=4)
     parser.add_argument("--minibatches", type=int, default=4)
-    parser.add_argument("--hidden", nargs="+", type=int, default=[64, 64])
-    args = parser.parse_args()
-    config = ppo.PPOConfig(
-        num_envs=args.num_envs, num_steps=args.num_steps, num_epochs=args.epochs,
-        num_minibatches=args.minibatches, hidden_sizes=tuple(args.hidden),
+    parser.add_argument(
+        "--hidden", nargs="+", default=["64,64", "32,32"],
+        help="hidden sizes of actor and critic, one comma-separated setting per run (64,64 is PPOConfig's default)",
     )
-    print(f"jax {jax.__version__} on {jax.devices()[0].platform}; PPO {config.num_envs} envs x {config.num_steps} steps, "
-          f"{config.num_epochs} epochs x {config.num_minibatches} minibatches, MLP {config.hidden_sizes}")
-    print(f"{'env':<24}{'pop':>5}{'PPO steps/s':>14}{'env-only steps/s':>18}{'ratio':>8}")
+    args = parser.parse_args()
+    base = ppo.PPOConfig(
+        num_envs=args.num_envs, num_steps=args.num_steps, num_epochs=args.epochs, num_minibatches=args.minibatches
+    )
+    print(f"jax {jax.__version__} on {jax.devices()[0].platform}; PPO {base.num_envs} envs x {base.num_steps} steps, "
+          f"{base.num_epochs} epochs x {base.num_minibatches} minibatches, tanh MLPs")
+    print(f"{'env':<24}{'MLP':>8}{'pop':>5}{'PPO steps/s':>14}{'env-only steps/s':>18}{'ratio':>8}")
     for env_id in args.envs:
         if env_id not in morl.envs.registered():
             print(f"{env_id:<24} skipped (not registered)")
             continue
-        try:
-            env = morl.envs.make(env_id)
-        except ImportError as err:
-            print(f"{env_id:<24} skipped ({err})")
-            continue
-        for pop in args.pop:
-            learn = ppo_rate(env, config, pop, args.updates, args.repeats)
-            only = env_rate(env, config, pop, args.updates, args.repeats)
-            print(f"{env_id:<24}{pop:>5}{learn:>14,.0f}{only:>18,.0f}{learn / only:>8.3f}", flush=True)
+        env = morl.envs.make(env_id)
+        for hidden in args.hidden:
+            config = dataclasses.replace(base, hidden_sizes=tuple(int(h) for h in hidden.split(",")))
+            for pop in args.pop:
+                learn = ppo_rate(env, config, pop, args.updates, args.repeats)
+                only = env_rate(env, config, pop, args.updates, args.repeats)
+                print(f"{env_id:<24}{hidden:>8}{pop:>5}{learn:>14,.0f}{only:>18,.0f}{learn / only:>8.3f}", flush=True)
 
 
 if __name__ == "__main__":
