@@ -212,25 +212,32 @@ def test_rollout_still_works(capsys):
     assert "deep-sea-treasure-v0" in capsys.readouterr().out
 
 
-MORLD_TINY = [
-    "train", "morld", "--no-progress", "--steps", "3000",
-    "--set", "pop_size=2", "--set", "neighborhood_size=1", "--set", "ppo.num_envs=2", "--set", "ppo.num_steps=16",
-    "--set", "ppo.hidden_sizes=16", "--set", "chunk_iterations=2", "--set", "eval_period=1",
-    "--set", "log.checkpoint_every=2",
-]  # fmt: skip
+TINY = {
+    "morld": [
+        "--steps", "3000", "--set", "pop_size=2", "--set", "neighborhood_size=1", "--set", "ppo.num_envs=2",
+        "--set", "ppo.num_steps=16", "--set", "ppo.hidden_sizes=16", "--set", "chunk_iterations=2",
+        "--set", "eval_period=1", "--set", "log.checkpoint_every=2",
+    ],
+    "cmorl": [
+        "--steps", "40000", "--set", "init_steps=8000", "--set", "ppo.num_envs=2", "--set", "ppo.num_steps=64",
+        "--set", "num_policies=3", "--set", "log.checkpoint_every=1",
+    ],
+}  # fmt: skip
 
 
 @pytest.mark.slow
-def test_morld_sigkill_and_resume_matches_uninterrupted(tmp_path):
-    """The SIGKILL + resume test against the real MORL/D (subprocesses share a compile cache)."""
+@pytest.mark.parametrize("algorithm", ["morld", "cmorl"])
+def test_sigkill_and_resume_matches_uninterrupted_for_real_algorithms(tmp_path, algorithm):
+    """The SIGKILL + resume test against MORL/D and C-MORL (subprocesses share a compile cache)."""
     env = {**os.environ, "JAX_COMPILATION_CACHE_DIR": str(tmp_path / "xla")}
     full, cut = tmp_path / "full", tmp_path / "cut"
     morl = [sys.executable, "-m", "morl.cli"]
-    subprocess.run([*morl, *MORLD_TINY, "--out", str(full)], env=env, check=True, timeout=900)
+    train_args = ["train", algorithm, "--no-progress", *TINY[algorithm]]
+    subprocess.run([*morl, *train_args, "--out", str(full)], env=env, check=True, timeout=1200)
     chunks = len(rundir.read_csv(full / "metrics.csv"))
-    assert chunks >= 5
-    proc = subprocess.Popen([*morl, *MORLD_TINY, "--out", str(cut)], env=env)
-    deadline = time.time() + 600
+    assert chunks >= 3
+    proc = subprocess.Popen([*morl, *train_args, "--out", str(cut)], env=env)
+    deadline = time.time() + 900
     while time.time() < deadline and not any((cut / "checkpoints").glob("[0-9]*")):
         time.sleep(0.02)
     time.sleep(0.2)
@@ -238,9 +245,9 @@ def test_morld_sigkill_and_resume_matches_uninterrupted(tmp_path):
     proc.wait()
     rows = rundir.read_csv(cut / "metrics.csv")
     assert 0 < len(rows) < chunks and all(None not in r.values() for r in rows)
-    subprocess.run([*morl, "train", "--no-progress", "--resume", str(cut)], env=env, check=True, timeout=900)
+    subprocess.run([*morl, "train", "--no-progress", "--resume", str(cut)], env=env, check=True, timeout=1200)
     assert comparable(cut) == comparable(full)
     # deep-sea-treasure is deterministic: evaluating the restored members again gives the archive's returns
-    subprocess.run([*morl, "eval", str(cut)], env=env, check=True, timeout=900)
+    subprocess.run([*morl, "eval", str(cut)], env=env, check=True, timeout=1200)
     for row in rundir.read_csv(cut / "eval.csv"):
         np.testing.assert_allclose([float(row["eval0"]), float(row["eval1"])], [float(row["stored0"]), float(row["stored1"])], atol=1e-4)
