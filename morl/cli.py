@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 #: The README's main job: what `morl train` runs with no arguments.
-DEFAULT_JOB: dict[str, Any] = {"algorithm": "morld", "algo": {"env": "deep-sea-treasure-v0"}}
+DEFAULT_JOB: dict[str, Any] = {"algorithm": "morld", "algo": {"env": "deep-sea-treasure-v0", "total_steps": 500_000}}
 
 _USER_ERRORS = (ValueError, TypeError, FileNotFoundError, FileExistsError, NotImplementedError)
 
@@ -45,6 +45,8 @@ def experiment_from_args(args: argparse.Namespace) -> tuple[Any, Path]:
     from morl import config
 
     if args.resume is not None:
+        if not (Path(args.resume) / "config.yaml").is_file():
+            raise UserError(f"cannot resume '{args.resume}': no config.yaml there")
         raw = config.load_file(Path(args.resume) / "config.yaml") if args.config is None else config.load_file(args.config)
         out = Path(args.resume)
     else:

@@ -4,6 +4,7 @@ import json
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 import optuna
 import pytest
@@ -98,3 +99,8 @@ def test_bad_spec_is_one_line_and_creates_nothing(tmp_path, capsys, change, culp
     err = capsys.readouterr().err.strip()
     assert err.startswith("morl: error:") and culprit in err and "\n" not in err
     assert not (tmp_path / "sweep").exists()
+
+
+@pytest.mark.parametrize("spec", sorted(Path(__file__).resolve().parents[1].joinpath("sweeps").glob("*.yaml")), ids=lambda p: p.name)
+def test_shipped_specs_validate(spec):
+    sweeps.check(sweeps.load_spec(spec))
