@@ -269,8 +269,14 @@ class CMORLTrainer:
             next_member=state.next_member + c.num_policies,
         )
         out = _scalar_metrics(metrics)
-        out.update(member_returns=returns, archive_size=jnp.sum(archive.valid), stage=jnp.int32(0))
+        out.update(member_returns=self._padded(returns), archive_size=jnp.sum(archive.valid), stage=jnp.int32(0))
         return new_state, out
+
+    def _padded(self, returns: jax.Array) -> jax.Array:
+        """`returns [k, m]` padded with NaN rows to the fixed `[max(M, n_select * m), m]`,
+        so "member_returns" has one shape in both chunk kinds (the workflow's CSV columns)."""
+        rows = max(self.config.num_policies, self.budget.problems_per_round)
+        return jnp.pad(returns, ((0, rows - returns.shape[0]), (0, 0)), constant_values=jnp.nan)
 
     def _probe(self, key: jax.Array, member: Member, hyper: PPOHyperparams) -> jax.Array:
         """The selected policy's own return estimate `[m]` in the critic's units: mean GAE
@@ -356,7 +362,7 @@ class CMORLTrainer:
         new_state = state.replace(archive=archive, rng=rng, chunk=state.chunk + 1, next_member=state.next_member + problems)
         out = _scalar_metrics(metrics)
         out.update(
-            member_returns=returns,
+            member_returns=self._padded(returns),
             parent_returns=parent_returns[rep],
             constraint_violation=violation,
             selected_ok=ok,
