@@ -71,7 +71,8 @@ class DummyTrainer:
     def init(self, key):
         k1, k2 = jax.random.split(key)
         archive = jnp.array([0.0, -25.0]) + jnp.abs(jax.random.normal(k2, (64, 2)))
-        return {"params": jax.random.normal(k1, (16, 64, 64)) * 0.1, "key": key, "archive": archive, "steps": jnp.int32(0)}
+        params = jax.random.normal(k1, (16, 64, 64)) * 0.1
+        return {"params": params, "key": key, "archive": archive, "steps": jnp.int32(0)}
 
     def run_chunk(self, state):
         return _dummy_chunk(state, self.config.matmuls, self.config.chunk_steps)
@@ -123,16 +124,19 @@ def main() -> None:
             logged_times.append(time.perf_counter() - start)
             accounts.append(summary["logging_overhead"])
     bare, logged = min(bare_times), min(logged_times)
-    print(f"algorithm {args.algorithm} on {experiment.algo.env}: {chunks} chunks, {trainer.env_steps(state):,} env steps")
+    steps = trainer.env_steps(state)
+    print(f"algorithm {args.algorithm} on {experiment.algo.env}: {chunks} chunks, {steps:,} env steps")
     print(f"log settings: {morl_config.to_dict(experiment.log)}")
     print(
         f"as `morl train` runs it (compilation included): {fresh['wall_time']:.2f} s, "
         f"{100 * fresh['logging_overhead']:.2f} % of it outside the trainer"
     )
     print(f"warm, loop's own account (outside trainer.init/run_chunk): {[round(100 * a, 2) for a in accounts]} %")
-    print(f"warm, bare loop  {bare:7.2f} s ({bare / chunks * 1e3:.0f} ms per chunk), all {[round(t, 2) for t in bare_times]}")
+    per_chunk = bare / chunks * 1e3
+    print(f"warm, bare loop  {bare:7.2f} s ({per_chunk:.0f} ms per chunk), all {[round(t, 2) for t in bare_times]}")
     print(f"warm, morl train {logged:7.2f} s, all {[round(t, 2) for t in logged_times]}")
-    print(f"warm, end to end (logged - bare) / logged: {100 * (logged - bare) / logged:.2f} % (best of {args.repeats} each)")
+    difference = 100 * (logged - bare) / logged
+    print(f"warm, end to end (logged - bare) / logged: {difference:.2f} % (best of {args.repeats} each)")
 
 
 if __name__ == "__main__":

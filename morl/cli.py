@@ -47,7 +47,7 @@ def experiment_from_args(args: argparse.Namespace) -> tuple[Any, Path]:
     if args.resume is not None:
         if not (Path(args.resume) / "config.yaml").is_file():
             raise UserError(f"cannot resume '{args.resume}': no config.yaml there")
-        raw = config.load_file(Path(args.resume) / "config.yaml") if args.config is None else config.load_file(args.config)
+        raw = config.load_file(Path(args.resume) / "config.yaml" if args.config is None else args.config)
         out = Path(args.resume)
     else:
         raw = config.load_file(args.config) if args.config is not None else _default_raw(args.algorithm)
@@ -101,9 +101,11 @@ def _print_summary(summary: dict[str, Any]) -> None:
     from rich.console import Console
     from rich.table import Table
 
-    title = f"{summary['algorithm']} on {summary['env']}: {summary['env_steps']:,} env steps, {summary['wall_time']:.1f} s"
+    what = f"{summary['algorithm']} on {summary['env']}"
+    title = f"{what}: {summary['env_steps']:,} env steps, {summary['wall_time']:.1f} s"
     table = Table(title=title)
-    columns = {"seed": "seed", "hypervolume": "HV", "expected_utility": "EU", "sparsity": "sparsity", "cardinality": "|front|"}
+    columns = {"seed": "seed", "hypervolume": "HV", "expected_utility": "EU", "sparsity": "sparsity"}
+    columns["cardinality"] = "|front|"
     if summary["true_front_known"]:
         columns.update(igd="IGD", mul="MUL")
     for header in columns.values():
@@ -112,7 +114,9 @@ def _print_summary(summary: dict[str, Any]) -> None:
         table.add_row(*(_fmt(run.get(key, "")) for key in columns))
     console = Console()
     console.print(table)
-    console.print(f"reference point {tuple(summary['ref_point'])}; time outside the trainer (logging, checkpoints, plots) {100 * summary['logging_overhead']:.1f}%")
+    overhead = 100 * summary["logging_overhead"]
+    ref = tuple(summary["ref_point"])
+    console.print(f"reference point {ref}; outside the trainer (logging, checkpoints): {overhead:.1f}%")
     console.print(f"front plot: {summary['front_plot']}")
 
 
@@ -158,7 +162,8 @@ def _eval(args: argparse.Namespace) -> int:
     for row in rows:
         stored = np.array([row[f"stored{j}"] for j in range(m)])
         again = np.array([row[f"eval{j}"] for j in range(m)])
-        print(f"run {row['run']} member {row['member']:>4}: stored {np.round(stored, 3)}  evaluated {np.round(again, 3)}")
+        where = f"run {row['run']} member {row['member']:>4}"
+        print(f"{where}: stored {np.round(stored, 3)}  evaluated {np.round(again, 3)}")
     print(f"{len(rows)} members evaluated over {episodes} episode(s) (eval_gamma {algo.eval_gamma}); table: {path}")
     return 0
 
@@ -241,7 +246,8 @@ def _rollout(args: argparse.Namespace) -> int:
 
     returns, done = run(jax.random.key(args.seed))
     finished = returns[done]
-    print(f"{args.env}: {int(done.sum())} episodes with random actions; mean vector return {jnp.mean(finished, axis=0)}")
+    mean = jnp.mean(finished, axis=0)
+    print(f"{args.env}: {int(done.sum())} episodes with random actions; mean vector return {mean}")
     return 0
 
 
@@ -269,7 +275,9 @@ def parser() -> argparse.ArgumentParser:
     train.add_argument(
         "--grid", action="append", default=[], metavar="KEY=V1,V2", help="grid over a vmappable field (repeatable)"
     )
-    train.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="override any config field (repeatable)")
+    train.add_argument(
+        "--set", action="append", default=[], metavar="KEY=VALUE", help="override any config field (repeatable)"
+    )
     train.add_argument("--out", help="run directory (default runs/<algorithm>-<env>-<time>)")
     train.add_argument("--resume", metavar="RUN_DIR", help="continue the run in RUN_DIR from its last checkpoint")
     train.add_argument("--overwrite", action="store_true", help="replace an existing run directory")

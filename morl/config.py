@@ -125,7 +125,8 @@ def _raw_from_object(obj: Any, path: Path) -> dict[str, Any]:
     for algo in _REGISTRY.values():
         if isinstance(obj, algo.config_cls):
             return {"algorithm": algo.name, "algo": to_dict(obj)}
-    raise ConfigError(f"config file '{path}': 'config' is a {type(obj).__name__}, not an Experiment, dict or algorithm config")
+    kind = type(obj).__name__
+    raise ConfigError(f"config file '{path}': 'config' is a {kind}, not an Experiment, dict or algorithm config")
 
 
 def parse_assignment(text: str) -> tuple[str, str]:
@@ -177,7 +178,8 @@ def _check_experiment(experiment: Experiment) -> None:
         name = key.removeprefix("algo.")
         if name not in vmappable:
             raise ConfigError(
-                f"grid key '{key}' is not a vmappable field of {experiment.algorithm} (vmappable: {list(vmappable) or 'none'})"
+                f"grid key '{key}' is not a vmappable field of {experiment.algorithm} "
+                f"(vmappable: {list(vmappable) or 'none'})"
             )
         if len(values) == 0:
             raise ConfigError(f"grid key '{key}' has no values")

@@ -21,7 +21,8 @@ Every worker runs the same command; they share the study through its storage:
     morl sweep sweeps/morld_dst.yaml                           # worker 2, same machine (SQLite)
     morl sweep sweeps/morld_dst.yaml --storage postgresql://user:pass@host/morl   # any machine
 
-Trial `k` writes its run directory `<dir>/trials/<k>/`. `morl sweep SPEC --summary`
+Worker `k` (in the order workers joined) seeds its sampler with `seed + k`: no two workers
+propose the same trial. Trial `k` writes its run directory `<dir>/trials/<k>/`. `morl sweep SPEC --summary`
 prints the table and writes `<dir>/trials.csv` and `<dir>/pareto.png` (and `.pdf`).
 """
 
@@ -132,12 +133,21 @@ def _kind(experiment: Any, key: str) -> type | None:
     return type(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else None
 
 
-def _sampler(sweep: Sweep) -> Any:
+def _sampler(sweep: Sweep, worker_rank: int = 0) -> Any:
+    """The spec's sampler; worker `k` (in the order workers joined the study) gets seed
+    `seed + k`, so workers never propose the same trials while worker 0 alone stays
+    reproducible."""
     import optuna
 
     options = dict(sweep.sampler)
     name = options.pop("name", "tpe")
-    samplers = {"tpe": optuna.samplers.TPESampler, "random": optuna.samplers.RandomSampler, "nsga2": optuna.samplers.NSGAIISampler}
+    if options.get("seed") is not None:
+        options["seed"] = int(options["seed"]) + worker_rank
+    samplers = {
+        "tpe": optuna.samplers.TPESampler,
+        "random": optuna.samplers.RandomSampler,
+        "nsga2": optuna.samplers.NSGAIISampler,
+    }
     if name not in samplers:
         raise ConfigError(f"sweep sampler '{name}' is unknown; known: {', '.join(samplers)}")
     try:
@@ -146,7 +156,7 @@ def _sampler(sweep: Sweep) -> Any:
         raise ConfigError(f"sweep sampler '{name}': {err}") from None
 
 
-def open_study(sweep: Sweep, create: bool = True) -> Any:
+def open_study(sweep: Sweep, create: bool = True, worker_rank: int = 0) -> Any:
     """The study in `sweep.storage` (created on first use). Workers that start together
     may race to create the schema; the loser retries."""
     import optuna
@@ -157,9 +167,10 @@ def open_study(sweep: Sweep, create: bool = True) -> Any:
         try:
             storage = _storage(sweep.storage)
             if not create:
-                return optuna.load_study(study_name=sweep.name, storage=storage, sampler=_sampler(sweep))
+                return optuna.load_study(study_name=sweep.name, storage=storage, sampler=_sampler(sweep, worker_rank))
+            sampler = _sampler(sweep, worker_rank)
             return optuna.create_study(
-                study_name=sweep.name, storage=storage, sampler=_sampler(sweep), directions=directions, load_if_exists=True
+                study_name=sweep.name, storage=storage, sampler=sampler, directions=directions, load_if_exists=True
             )
         except (sqlalchemy.exc.IntegrityError, sqlalchemy.exc.OperationalError, optuna.exceptions.DuplicatedStudyError):
             if attempt == 4:
@@ -183,8 +194,13 @@ def optimize(sweep: Sweep) -> Any:
     import optuna
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
-    study = open_study(sweep)
     worker = f"{socket.gethostname()}:{os.getpid()}"
+    study = open_study(sweep)
+    # join: rank the workers by the time they registered in the study's storage
+    study.set_user_attr(f"worker:{worker}", time.time())
+    joined = sorted((t, k) for k, t in study.user_attrs.items() if k.startswith("worker:"))
+    rank = [k for _, k in joined].index(f"worker:{worker}")
+    study = open_study(sweep, create=False, worker_rank=rank)
     experiment = build(sweep.raw, sweep.base)
 
     def objective(trial: Any) -> list[float]:
@@ -221,11 +237,12 @@ def _suggest(trial: Any, key: str, space: dict[str, Any], kind: type | None) -> 
     if "choices" in space:
         return trial.suggest_categorical(key, list(space["choices"]))
     if kind is int:
-        return trial.suggest_int(key, int(space["low"]), int(space["high"]), step=int(space.get("step", 1)), log=bool(space.get("log", False)))
+        low, high, step = int(space["low"]), int(space["high"]), int(space.get("step", 1))
+        return trial.suggest_int(key, low, high, step=step, log=bool(space.get("log", False)))
     step = space.get("step")
-    return trial.suggest_float(
-        key, float(space["low"]), float(space["high"]), step=None if step is None else float(step), log=bool(space.get("log", False))
-    )
+    step = None if step is None else float(step)
+    low, high, log = float(space["low"]), float(space["high"]), bool(space.get("log", False))
+    return trial.suggest_float(key, low, high, step=step, log=log)
 
 
 def summarize(sweep: Sweep) -> str:
@@ -256,7 +273,8 @@ def summarize(sweep: Sweep) -> str:
     widths = {c: max(len(c), *(len(_short(r[c])) for r in rows)) if rows else len(c) for c in columns}
     lines = ["  ".join(c.ljust(widths[c]) for c in columns)]
     lines += ["  ".join(_short(r[c]).ljust(widths[c]) for c in columns) for r in rows]
-    lines.append(f"{len(complete)}/{len(trials)} trials complete; best (*): {sorted(best)}; table {sweep.dir / 'trials.csv'}")
+    table = sweep.dir / "trials.csv"
+    lines.append(f"{len(complete)}/{len(trials)} trials complete; best (*): {sorted(best)}; table {table}")
     if complete:
         lines.append(f"plot {sweep.dir / 'pareto.png'}")
     return "\n".join(lines)

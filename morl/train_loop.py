@@ -86,7 +86,9 @@ def prepare(experiment: Experiment, run_dir: str | Path, *, resume: bool = False
         stored = resolve_ref_point(build(load_file(run_dir / rundir.CONFIG)))
         key = first_difference(_comparable(stored), _comparable(experiment))
         if key is not None:
-            raise ConfigError(f"cannot resume '{run_dir}' with a different config: '{key}' differs from the stored config.yaml")
+            raise ConfigError(
+                f"cannot resume '{run_dir}' with a different config: '{key}' differs from the stored config.yaml"
+            )
         experiment = dataclasses.replace(stored, log=experiment.log)
     runs = run_points(experiment)
     seeds = tuple(seed for seed, _ in runs)
@@ -173,7 +175,8 @@ def run(job: Job, console: Any = None) -> dict[str, Any]:
                         metrics_log.flush()
                         flushed = tick
                     for writer, row, scalars in zip(writers, rows, _chunk_scalars(job, chunk_metrics)):
-                        writer.scalars(env_steps, {f"front/{k}": row[k] for k in METRIC_COLUMNS[5:] if row[k] != ""} | scalars)
+                        front = {f"front/{k}": row[k] for k in METRIC_COLUMNS[5:] if row[k] != ""}
+                        writer.scalars(env_steps, front | scalars)
                     progress(env_steps, rows[0])
                 if log.checkpoint_every and chunk % log.checkpoint_every == 0 and not finished:
                     metrics_log.flush()  # rows up to the checkpoint are on disk before it is
@@ -181,7 +184,8 @@ def run(job: Job, console: Any = None) -> dict[str, Any]:
                     checkpoints.save(chunk, state, {"chunk": chunk, "env_steps": env_steps, "wall_time": tick - start})
                     saved_chunk = chunk
         if saved_chunk != chunk:
-            checkpoints.save(chunk, state, {"chunk": chunk, "env_steps": env_steps, "wall_time": time.perf_counter() - start})
+            meta = {"chunk": chunk, "env_steps": env_steps, "wall_time": time.perf_counter() - start}
+            checkpoints.save(chunk, state, meta)
     finally:  # also on Ctrl-C: finish the checkpoint in flight, flush the event files
         metrics_log.flush()
         checkpoints.close()
@@ -229,7 +233,14 @@ class FrontMetrics:
 
 
 def _rows(
-    job: Job, state: Any, metrics: Mapping[str, Any], measure: FrontMetrics, chunk: int, env_steps: int, wall: float, rate: float
+    job: Job,
+    state: Any,
+    metrics: Mapping[str, Any],
+    measure: FrontMetrics,
+    chunk: int,
+    env_steps: int,
+    wall: float,
+    rate: float,
 ) -> list[dict[str, Any]]:
     member_returns = metrics.get("member_returns")
     rows = []
@@ -301,7 +312,14 @@ def _write_front_plot(path: Path, job: Job, fronts: list[Front], true_front: np.
 
 
 def _summary(
-    job: Job, fronts: list[Front], measure: FrontMetrics, env_steps: int, chunks: int, wall: float, overhead: float, plot: str
+    job: Job,
+    fronts: list[Front],
+    measure: FrontMetrics,
+    env_steps: int,
+    chunks: int,
+    wall: float,
+    overhead: float,
+    plot: str,
 ) -> dict[str, Any]:
     """`overhead`: the fraction of this session's wall-clock spent outside the trainer."""
     runs = []
@@ -356,5 +374,10 @@ class _progress:
         if self._bar is not None:
             total = max(self._bar.tasks[0].total or 0, env_steps)  # the last chunk may overshoot
             self._bar.update(
-                self._task, total=total, completed=env_steps, rate=row["env_steps_per_s"], hv=row["hypervolume"], size=row["front_size"]
+                self._task,
+                total=total,
+                completed=env_steps,
+                rate=row["env_steps_per_s"],
+                hv=row["hypervolume"],
+                size=row["front_size"],
             )

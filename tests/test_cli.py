@@ -162,7 +162,8 @@ def test_in_program_seeds_match_single_runs(tmp_path):
     single = rundir.read_csv(one / "front.csv")
     batched = [r for r in rundir.read_csv(many / "front.csv") if r["seed"] == "6"]
     for a, b in zip(single, batched, strict=True):
-        np.testing.assert_allclose([float(a["return0"]), float(a["return1"])], [float(b["return0"]), float(b["return1"])], rtol=1e-6)
+        returns_single, returns_batched = ([float(r[f"return{j}"]) for j in (0, 1)] for r in (a, b))
+        np.testing.assert_allclose(returns_single, returns_batched, rtol=1e-6)
     assert len(list((many / "tb").glob("run*"))) == 3
 
 
@@ -250,4 +251,5 @@ def test_sigkill_and_resume_matches_uninterrupted_for_real_algorithms(tmp_path, 
     # deep-sea-treasure is deterministic: evaluating the restored members again gives the archive's returns
     subprocess.run([*morl, "eval", str(cut)], env=env, check=True, timeout=1200)
     for row in rundir.read_csv(cut / "eval.csv"):
-        np.testing.assert_allclose([float(row["eval0"]), float(row["eval1"])], [float(row["stored0"]), float(row["stored1"])], atol=1e-4)
+        again, stored = [float(row[f"eval{j}"]) for j in (0, 1)], [float(row[f"stored{j}"]) for j in (0, 1)]
+        np.testing.assert_allclose(again, stored, atol=1e-4)

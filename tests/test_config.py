@@ -14,7 +14,13 @@ from tests.io.fake_trainer import FakeConfig
 def test_defaults_and_dotted_overrides_are_typed():
     exp = build(
         {"algorithm": "fake"},
-        [("seed", "3"), ("log.checkpoint_every", "5"), ("step_size", "1e-3"), ("algo.ref_point", "0,-25"), ("total_steps", "1e4")],
+        [
+            ("seed", "3"),
+            ("log.checkpoint_every", "5"),
+            ("step_size", "1e-3"),
+            ("algo.ref_point", "0,-25"),
+            ("total_steps", "1e4"),
+        ],
     )
     assert exp.seed == 3 and isinstance(exp.seed, int)
     assert exp.log.checkpoint_every == 5

@@ -59,7 +59,8 @@ def get_algorithm(name: str) -> Algorithm:
             importlib.import_module(_BUILTIN[name])
         except ModuleNotFoundError as err:
             if err.name is not None and _BUILTIN[name].startswith(err.name):
-                raise ValueError(f"algorithm '{name}' is not available yet (module {_BUILTIN[name]} is missing)") from None
+                missing = f"algorithm '{name}' is not available yet (module {_BUILTIN[name]} is missing)"
+                raise ValueError(missing) from None
             raise
         if name not in _REGISTRY:
             raise ValueError(f"algorithm '{name}' is not available yet ({_BUILTIN[name]} does not register it)")

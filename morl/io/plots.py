@@ -46,7 +46,8 @@ def front_figure(series: Sequence[Series], true_front: np.ndarray | None = None,
             ax.scatter(*true_front.T, **_TRUE_STYLE)
         for i, (label, points) in enumerate(series):
             marker = _MARKERS[i % len(_MARKERS)]
-            ax.scatter(*np.asarray(points).reshape(-1, 3).T, s=22, marker=marker, alpha=0.8, label=f"{label} ({len(points)})")
+            xyz = np.asarray(points).reshape(-1, 3).T
+            ax.scatter(*xyz, s=22, marker=marker, alpha=0.8, label=f"{label} ({len(points)})")
         ax.set_xlabel("objective 0")
         ax.set_ylabel("objective 1")
         ax.set_zlabel("objective 2")

@@ -59,11 +59,14 @@ def load_policy(run_dir: str | Path, member: int, run: int = 0) -> Policy:
         raise ValueError(f"run {run} is out of range: '{run_dir}' holds {num_runs} run(s)")
     members = restored.trainer.front(restored.state, run).member
     if member not in set(int(i) for i in members):
-        raise ValueError(f"member {member} is not in the archive of '{run_dir}' run {run}; members: {sorted(int(i) for i in members)}")
+        known = sorted(int(i) for i in members)
+        raise ValueError(f"member {member} is not in the archive of '{run_dir}' run {run}; members: {known}")
     return restored.trainer.policy(restored.state, member, run)
 
 
-def evaluate_policy(env: Any, act: Policy, key: jax.Array, episodes: int, gamma: float, max_steps: int = 10_000) -> np.ndarray:
+def evaluate_policy(
+    env: Any, act: Policy, key: jax.Array, episodes: int, gamma: float, max_steps: int = 10_000
+) -> np.ndarray:
     """Discounted vector returns `[episodes, m]` of `act` on `env` (one jitted program:
     episodes vmapped, each a `while_loop` until terminated/truncated or `max_steps`).
 

@@ -45,7 +45,8 @@ def load_run(path: str | Path) -> list[RunRecord]:
     env = make(experiment.algo.env)
     m = env.reward_dim
     true_front = np.asarray(env.pareto_front(experiment.algo.eval_gamma), float) if env.has_pareto_front else None
-    settings = {k: v for k, v in flatten(experiment).items() if k not in ("seed", "num_seeds", "grid") and not k.startswith("log.")}
+    seedless = ("seed", "num_seeds", "grid")
+    settings = {k: v for k, v in flatten(experiment).items() if k not in seedless and not k.startswith("log.")}
     front_rows = rundir.read_csv(path / rundir.FRONT) if (path / rundir.FRONT).exists() else []
     metric_rows = rundir.read_csv(path / rundir.METRICS) if (path / rundir.METRICS).exists() else []
     grid_keys = list(experiment.grid)
@@ -96,7 +97,8 @@ def markdown_table(run_dirs: list[str | Path]) -> str:
             info = {**run, "env": summary["env"], "algorithm": summary["algorithm"], "env_steps": summary["env_steps"]}
             groups.setdefault(record.group_key, []).append((record.name, info))
     columns = ("hypervolume", "expected_utility", "sparsity", "cardinality", "igd", "mul")
-    lines = ["| run | algorithm | env | env steps | seeds | " + " | ".join(columns) + " |", "|" + "---|" * (6 + len(columns))]
+    header = "| run | algorithm | env | env steps | seeds | " + " | ".join(columns) + " |"
+    lines = [header, "|" + "---|" * (5 + len(columns))]
     for key in order:
         runs = groups[key]
         names = "+".join(dict.fromkeys(name for name, _ in runs))

@@ -154,7 +154,9 @@ def prepare(path: str | Path, *, resume: bool, overwrite: bool) -> Path:
             raise FileNotFoundError(f"cannot resume '{path}': no {CONFIG} there")
         return path
     if path.exists() and any(path.iterdir()) and not overwrite:
-        raise FileExistsError(f"run directory '{path}' already exists; pass --resume to continue it or --overwrite to replace it")
+        raise FileExistsError(
+            f"run directory '{path}' already exists; pass --resume to continue it or --overwrite to replace it"
+        )
     return path
 
 

@@ -24,7 +24,9 @@ class ScalarWriter:
         # a unique suffix: two writers opened within one second (a quick resume) would
         # otherwise share tensorboardX's `events.out.tfevents.<seconds>.<host>` name
         suffix = f".{os.getpid()}.{time.time_ns()}"
-        self._writer = SummaryWriter(logdir=str(logdir), purge_step=purge_step, flush_secs=flush_secs, filename_suffix=suffix)
+        self._writer = SummaryWriter(
+            logdir=str(logdir), purge_step=purge_step, flush_secs=flush_secs, filename_suffix=suffix
+        )
 
     def scalars(self, step: int, values: Mapping[str, float]) -> None:
         for tag, value in values.items():

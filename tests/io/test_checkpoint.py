@@ -13,7 +13,8 @@ def _state(seed):
     key = jax.random.key(seed)
     params = {"w": jax.random.normal(key, (3, 4)), "b": jnp.zeros(4)}
     opt = optax.adam(1e-3)
-    return {"params": params, "opt": opt.init(params), "key": jax.random.split(key, 5), "steps": jnp.int32(seed), "flag": jnp.bool_(True)}
+    keys = jax.random.split(key, 5)
+    return {"params": params, "opt": opt.init(params), "key": keys, "steps": jnp.int32(seed), "flag": jnp.bool_(True)}
 
 
 def _assert_same(a, b):
@@ -38,9 +39,8 @@ def test_round_trip_is_exact_and_keeps_last_n(tmp_path, asynchronous):
     _assert_same(state, _state(3))
     assert meta == {"chunk": 3, "wall_time": 1.5}
     # the restored RNG keys continue the same stream
-    np.testing.assert_array_equal(
-        jax.random.key_data(jax.random.split(state["key"][0])), jax.random.key_data(jax.random.split(_state(3)["key"][0]))
-    )
+    continued = jax.random.key_data(jax.random.split(state["key"][0]))
+    np.testing.assert_array_equal(continued, jax.random.key_data(jax.random.split(_state(3)["key"][0])))
 
 
 def test_a_fresh_manager_ignores_a_torn_checkpoint(tmp_path):

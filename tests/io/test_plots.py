@@ -14,7 +14,8 @@ def _front(m, n=12, seed=0):
 
 @pytest.mark.parametrize("m, panels", [(2, 1), (3, 1), (4, 16)])
 def test_front_figure_panels(tmp_path, m, panels):
-    figure = plots.front_figure([("a", _front(m)), ("b", _front(m, seed=1))], true_front=_front(m, 30, seed=2), title="t")
+    series = [("a", _front(m)), ("b", _front(m, seed=1))]
+    figure = plots.front_figure(series, true_front=_front(m, 30, seed=2), title="t")
     assert len(figure.axes) == panels
     if m == 3:
         assert figure.axes[0].name == "3d"
@@ -42,7 +43,8 @@ def test_mean_and_spread_matches_numpy_on_shared_steps():
 
 
 def test_mean_and_spread_keeps_the_common_range():
-    grid, mean, _ = plots.mean_and_spread([(np.array([0, 10, 20]), np.array([0.0, 1.0, 2.0])), (np.array([5, 15]), np.array([1.0, 1.0]))])
+    seeds = [(np.array([0, 10, 20]), np.array([0.0, 1.0, 2.0])), (np.array([5, 15]), np.array([1.0, 1.0]))]
+    grid, mean, _ = plots.mean_and_spread(seeds)
     np.testing.assert_array_equal(grid, [5, 10, 15])
     np.testing.assert_allclose(mean, [(0.5 + 1) / 2, 1.0, (1.5 + 1) / 2])
 

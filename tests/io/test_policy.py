@@ -41,13 +41,15 @@ def test_evaluate_policy_matches_mo_gymnasium(gamma):
 
 def test_plain_closures_work_too():
     env = envs.make("deep-sea-treasure-v0")
-    ours = evaluate_policy(env, lambda obs, key: _right_then_down(2, obs, key), jax.random.key(0), episodes=1, gamma=1.0)
+    act = lambda obs, key: _right_then_down(2, obs, key)  # noqa: E731
+    ours = evaluate_policy(env, act, jax.random.key(0), episodes=1, gamma=1.0)
     np.testing.assert_allclose(ours[0], _reference_return(2, 1.0), rtol=1e-6)
 
 
 def test_load_policy_from_a_run(tmp_path):
     out = tmp_path / "run"
-    assert cli.main(["train", "fake", "--no-progress", "--steps", "200", "--set", "chunk_steps=100", "--out", str(out)]) == 0
+    args = ["train", "fake", "--no-progress", "--steps", "200", "--set", "chunk_steps=100", "--out", str(out)]
+    assert cli.main(args) == 0
     act = load_policy(out, member=1)  # the test double's member 1 always dives
     assert int(act(jnp.array([0, 0]), jax.random.key(0))) == 1
     with pytest.raises(ValueError, match="member 9 is not in the archive"):
