@@ -15,6 +15,7 @@ chunk k writes the same metrics and front as the uninterrupted run.
 from __future__ import annotations
 
 import dataclasses
+import threading
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -122,8 +123,9 @@ def run(job: Job, console: Any = None) -> dict[str, Any]:
     """Train `job` to the end, writing its run directory. Returns the summary dict."""
     import jax
 
-    from morl.io.checkpoint import Checkpointer
-
+    # orbax, tensorboardX and matplotlib take seconds to import: load them while the
+    # trainer compiles (XLA releases the GIL) instead of after it
+    threading.Thread(target=_preload, daemon=True).start()
     experiment, trainer, path = job.experiment, job.trainer, job.run_dir
     log = experiment.log
     session_start = time.perf_counter()
@@ -134,8 +136,19 @@ def run(job: Job, console: Any = None) -> dict[str, Any]:
 
         rundir.atomic_write(path / rundir.CONFIG, to_yaml(experiment))
     measure = FrontMetrics(trainer.env, experiment.algo.ref_point, experiment.algo.eval_gamma, log.eu_weights)
-    checkpoints = Checkpointer(path / rundir.CHECKPOINTS, keep=log.keep_checkpoints)
     keys = run_keys(job)
+
+    def init() -> Any:
+        nonlocal compute
+        tick = time.perf_counter()
+        state = jax.block_until_ready(trainer.init(keys))
+        compute += time.perf_counter() - tick
+        return state
+
+    state = None if job.resume else init()
+    from morl.io.checkpoint import Checkpointer
+
+    checkpoints = Checkpointer(path / rundir.CHECKPOINTS, keep=log.keep_checkpoints)
     chunk, elapsed = 0, 0.0
     latest = checkpoints.latest_step() if job.resume else None
     if latest is not None:
@@ -143,12 +156,13 @@ def run(job: Job, console: Any = None) -> dict[str, Any]:
         chunk, elapsed = int(meta["chunk"]), float(meta["wall_time"])
         metrics_log = rundir.MetricsLog.resume(path / rundir.METRICS, lambda row: int(row["chunk"]) <= chunk)
     else:
-        tick = time.perf_counter()
-        state = jax.block_until_ready(trainer.init(keys))
-        compute += time.perf_counter() - tick
+        state = init() if state is None else state
         metrics_log = rundir.MetricsLog(path / rundir.METRICS)
     env_steps = trainer.env_steps(state)
-    writers = _writers(job, purge_step=env_steps + 1 if latest is not None else None) if log.tensorboard else []
+    # a resumed run drops the events an interrupted one logged after its checkpoint (all of
+    # them when it died before the first checkpoint)
+    purge = (env_steps + 1 if latest is not None else 0) if job.resume else None
+    writers = _writers(job, purge_step=purge) if log.tensorboard else []
 
     start = time.perf_counter() - elapsed
     last_logged = (env_steps, time.perf_counter())
@@ -230,6 +244,16 @@ class FrontMetrics:
             out["igd"] = float(p.igd(returns, self.true_front))
             out["mul"] = float(p.maximum_utility_loss(returns, self.true_front, self.weights))
         return out
+
+
+def _preload() -> None:
+    try:
+        import morl.io.checkpoint  # noqa: F401
+        import morl.io.plots  # noqa: F401
+        import morl.io.tensorboard  # noqa: F401
+        import tensorboardX  # noqa: F401
+    except Exception:  # the main thread's own import reports any problem
+        pass
 
 
 def _rows(
