@@ -29,7 +29,7 @@ def front_figure(series: Sequence[Series], true_front: np.ndarray | None = None,
     """The fronts in `series` (each `[n, m]`, same m) on one figure."""
     m = _num_objectives(series, true_front)
     if m == 2:
-        figure = Figure(figsize=(5.5, 4.5))
+        figure = Figure(figsize=(5.5, 4.5), layout="constrained")
         ax = figure.add_subplot()
         if true_front is not None:
             ax.scatter(true_front[:, 0], true_front[:, 1], **_TRUE_STYLE)
@@ -40,7 +40,7 @@ def front_figure(series: Sequence[Series], true_front: np.ndarray | None = None,
         ax.set_ylabel("objective 1")
         ax.legend(fontsize=8)
     elif m == 3:
-        figure = Figure(figsize=(6, 5.5))
+        figure = Figure(figsize=(6, 5.5), layout="constrained")
         ax = figure.add_subplot(projection="3d")
         if true_front is not None:
             ax.scatter(*true_front.T, **_TRUE_STYLE)
@@ -53,7 +53,7 @@ def front_figure(series: Sequence[Series], true_front: np.ndarray | None = None,
         ax.set_zlabel("objective 2")
         ax.legend(fontsize=8)
     else:
-        figure = Figure(figsize=(2.1 * m, 2.1 * m))
+        figure = Figure(figsize=(2.1 * m, 2.1 * m), layout="constrained")
         axes = figure.subplots(m, m, squeeze=False)
         for i in range(m):
             for j in range(m):
@@ -69,9 +69,9 @@ def front_figure(series: Sequence[Series], true_front: np.ndarray | None = None,
                     ax.scatter(points[:, j], points[:, i], s=8, label=label)
                 ax.tick_params(labelsize=6)
         handles, labels = axes[0, 1].get_legend_handles_labels()
-        figure.legend(handles, labels, loc="upper center", ncols=min(len(labels), 4), fontsize=8)
+        figure.legend(handles, labels, loc="outside lower center", ncols=min(len(labels), 4), fontsize=8)
     if title:
-        figure.suptitle(title, y=1.02 if m > 3 else None)
+        figure.suptitle(title)
     return figure
 
 
@@ -85,7 +85,7 @@ def parallel_figure(series: Sequence[Series], true_front: np.ndarray | None = No
     everything = np.concatenate(stacked) if stacked else np.zeros((0, m))
     low = everything.min(axis=0) if len(everything) else np.zeros(m)
     span = np.where(np.ptp(everything, axis=0) > 0, np.ptp(everything, axis=0), 1.0) if len(everything) else np.ones(m)
-    figure = Figure(figsize=(max(5.0, 1.1 * m), 4))
+    figure = Figure(figsize=(max(5.0, 1.1 * m), 4), layout="constrained")
     ax = figure.add_subplot()
     x = np.arange(m)
     if true_front is not None:
@@ -110,7 +110,7 @@ def curves_figure(
     """Learning curves. `curves`: `(label, [(env_steps [k], {indicator: values [k]}) per
     seed])`. Seeds are interpolated onto the union of their steps (inside the common
     range); the line is the mean, the band +-1 standard deviation."""
-    figure = Figure(figsize=(5.0 * len(indicators), 3.8))
+    figure = Figure(figsize=(5.0 * len(indicators), 3.8), layout="constrained")
     axes = figure.subplots(1, len(indicators), squeeze=False)[0]
     for ax, name in zip(axes, indicators):
         for label, seeds in curves:
@@ -132,7 +132,7 @@ def trials_figure(objectives: Sequence[str], trials: Sequence[Any], best: set[in
     (`best`) highlighted and labelled with their numbers."""
     values = np.array([t.values for t in trials], float)
     numbers = [t.number for t in trials]
-    figure = Figure(figsize=(5.5, 4.5))
+    figure = Figure(figsize=(5.5, 4.5), layout="constrained")
     ax = figure.add_subplot()
     if len(objectives) == 1:
         order = np.argsort(numbers)
@@ -180,7 +180,7 @@ def save(figure: Figure, path: str | Path, formats: Sequence[str] = ("png", "pdf
     for fmt in formats:
         target = path.with_suffix(f".{fmt}")
         buffer = io.BytesIO()
-        figure.savefig(buffer, format=fmt, dpi=130, bbox_inches="tight")
+        figure.savefig(buffer, format=fmt, dpi=120)  # constrained layout: no second "tight" pass
         atomic_write(target, buffer.getvalue())
         written.append(target)
     return written
