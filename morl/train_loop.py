@@ -136,7 +136,9 @@ def run(job: Job, console: Any = None) -> dict[str, Any]:
 
         rundir.atomic_write(path / rundir.CONFIG, to_yaml(experiment))
     measure = FrontMetrics(trainer.env, experiment.algo.ref_point, experiment.algo.eval_gamma, log.eu_weights)
-    keys = run_keys(job)
+    tick = time.perf_counter()
+    keys = run_keys(job)  # the process's first JAX operation starts the backend
+    compute += time.perf_counter() - tick
 
     def init() -> Any:
         nonlocal compute
