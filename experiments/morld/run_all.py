@@ -1,0 +1,275 @@
+"""Run every MORL/D experiment of this folder and write RESULTS.md.
+
+    python experiments/morld/run_all.py                 # all settings, then RESULTS.md
+    python experiments/morld/run_all.py dst fruit_tree  # only these settings (YAML stems)
+    python experiments/morld/run_all.py --table         # only rebuild RESULTS.md
+
+Each setting is one YAML config beside this script and one `morl train --config` process
+(all seeds in ONE compiled program), writing `results/<name>/` (config.yaml, metrics.csv,
+front.csv, summary.json) plus `results/<name>/timing.json`: the process's wall-clock
+(imports, compilation, training, logging: everything) and CPU seconds, measured here.
+The persistent compilation cache is switched off so every wall-clock includes compiling.
+
+`--cpus 0` (the default) pins each process to one core with `taskset`: with five vmapped
+seeds, jaxlib 0.10.2's CPU runtime deadlocks on this 2-core machine at the first
+execution of the init program (2-4 seeds do not; one core never did). See docs/morld.md.
+
+Indicators are the workflow's (summary.json: hypervolume w.r.t. the config's reference
+point, expected utility over 50 evenly spread weights, sparsity, cardinality, IGD and
+maximum utility loss against `env.pareto_front(eval_gamma)`). Added here: the share of
+the true front's hypervolume, and which true-front points each seed found (an archive
+point within 1e-3 of it, both discounted with `eval_gamma`).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent.parent
+RUNS = HERE / "results"
+MORL = ROOT / ".venv" / "bin" / "morl"
+
+#: (YAML stem, table) in run order: results tables first, the ablation table last.
+SETTINGS = (
+    ("dst", "results"),
+    ("fruit_tree", "results"),
+    ("dst_concave", "results"),
+    ("resource_gathering", "results"),
+    ("minecart", "results"),
+    ("mountaincar", "results"),
+    ("ablation_ws", "ablation"),
+    ("ablation_tch", "ablation"),
+    ("ablation_tch_psa", "ablation"),
+    ("ablation_tch_transfer", "ablation"),
+    ("ablation_ws_psa", "ablation"),
+    ("ablation_ws_transfer", "ablation"),
+)
+MATCH_TOL = 1e-3
+KEEP = ("config.yaml", "metrics.csv", "front.csv", "summary.json", "timing.json")
+
+
+def run_setting(name: str, cpus: str | None) -> dict:
+    """Train `<name>.yaml` in a fresh process; return and store its timing."""
+    out = RUNS / name
+    command = [str(MORL), "train", "--config", str(HERE / f"{name}.yaml"), "--out", str(out), "--overwrite"]
+    if cpus:
+        command = ["taskset", "-c", cpus, *command]
+    env = {**os.environ, "JAX_COMPILATION_CACHE_DIR": ""}
+    start = time.perf_counter()
+    process = subprocess.Popen(command, cwd=ROOT, env=env)
+    _, status, usage = os.wait4(process.pid, 0)
+    wall = time.perf_counter() - start
+    if status != 0:
+        raise SystemExit(f"{name}: morl train exited with status {status}")
+    load = os.getloadavg()
+    timing = {
+        "process_wall_s": round(wall, 2),
+        "cpu_user_s": round(usage.ru_utime, 2),
+        "cpu_sys_s": round(usage.ru_stime, 2),
+        "cpus": cpus or "all",
+        "loadavg_1_5_15_at_end": [round(x, 2) for x in load],
+        "machine": f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores",
+        "finished_utc": time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime()),
+    }
+    (out / "timing.json").write_text(json.dumps(timing, indent=1) + "\n")
+    for path in out.iterdir():  # keep the small text files only
+        if path.name not in KEEP:
+            shutil.rmtree(path) if path.is_dir() else path.unlink()
+    return timing
+
+
+def _front(run_dir: Path, run: int, m: int) -> np.ndarray:
+    import csv
+
+    with open(run_dir / "front.csv") as handle:
+        rows = [r for r in csv.DictReader(handle) if int(r["run"]) == run]
+    return np.array([[float(r[f"return{j}"]) for j in range(m)] for r in rows], float).reshape(-1, m)
+
+
+def _true_front(config: dict) -> np.ndarray | None:
+    from morl import envs
+    from morl.algorithms.morld.train import key_value
+
+    algo = config["algo"]
+    kwargs = dict(key_value(text, "env_kwargs") for text in algo.get("env_kwargs", []))
+    env = envs.make(algo["env"], **kwargs)
+    return np.asarray(env.pareto_front(algo.get("eval_gamma", 0.99)), float) if env.has_pareto_front else None
+
+
+def _fmt(values: list[float], digits: int = 4) -> str:
+    values = np.asarray([v for v in values if v is not None and np.isfinite(v)], float)
+    if values.size == 0:
+        return "-"
+    if values.size == 1:
+        return f"{values[0]:.{digits}g}"
+    return f"{values.mean():.{digits}g} ± {values.std():.2g}"
+
+
+def setting_row(name: str) -> dict | None:
+    import yaml
+
+    from morl.pareto import hypervolume
+
+    run_dir = RUNS / name
+    if not (run_dir / "summary.json").exists():
+        return None
+    summary = json.loads((run_dir / "summary.json").read_text())
+    config = yaml.safe_load((run_dir / "config.yaml").read_text())
+    timing = json.loads((run_dir / "timing.json").read_text()) if (run_dir / "timing.json").exists() else {}
+    algo = config["algo"]
+    runs = summary["runs"]
+    m = len(summary["ref_point"])
+    ref = np.asarray(summary["ref_point"], float)
+    true_front = _true_front(config)
+    found, share = [], []
+    if true_front is not None:
+        true_hv = hypervolume(true_front, ref)
+        for run in runs:
+            front = _front(run_dir, int(run["run"]), m)
+            hit = [bool(len(front)) and bool(np.any(np.all(np.abs(front - p) <= MATCH_TOL, axis=1))) for p in true_front]
+            found.append(hit)
+            share.append(run["hypervolume"] / true_hv)
+    seeds = len(runs)
+    steps = summary["env_steps"]
+    loop_wall = summary["wall_time"]
+    cpu = timing.get("cpu_user_s", float("nan")) + timing.get("cpu_sys_s", float("nan"))
+    return {
+        "name": name,
+        "env": algo["env"] + "".join(f" ({k})" for k in algo.get("env_kwargs", [])),
+        "taxonomy": _taxonomy(algo),
+        "steps": steps,
+        "seeds": seeds,
+        "ref": tuple(float(x) for x in ref),
+        "hv": _fmt([r["hypervolume"] for r in runs]),
+        "hv_share": _fmt([100 * s for s in share], 3) + " %" if share else "-",
+        "eu": _fmt([r["expected_utility"] if r["expected_utility"] != "" else None for r in runs]),
+        "sparsity": _fmt([r["sparsity"] for r in runs]),
+        "cardinality": _fmt([r["cardinality"] for r in runs], 3),
+        "igd": _fmt([r["igd"] if r["igd"] != "" else None for r in runs], 3),
+        "mul": _fmt([r["mul"] if r["mul"] != "" else None for r in runs], 3),
+        "found": [int(sum(h)) for h in found],
+        "found_sets": found,
+        "true_size": None if true_front is None else len(true_front),
+        "true_front": true_front,
+        "process_wall": timing.get("process_wall_s"),
+        "loop_wall": loop_wall,
+        "steps_per_s": steps * seeds / loop_wall,
+        "cpu_s": cpu,
+        "cpu_us_per_step": 1e6 * cpu / (steps * seeds),
+        "timing": timing,
+    }
+
+
+def _taxonomy(algo: dict) -> str:
+    parts = [algo.get("scalarization", "weighted_sum"), f"pop {algo.get('pop_size', 16)}"]
+    if algo.get("weight_adaptation", "none") != "none":
+        parts.append("PSA")
+    if algo.get("cooperation", "none") != "none":
+        parts.append(f"{algo['cooperation']} (n={algo.get('neighborhood_size', 2)})")
+    return ", ".join(parts)
+
+
+def write_results() -> Path:
+    rows = {name: setting_row(name) for name, _ in SETTINGS}
+    lines = [
+        "# MORL/D results",
+        "",
+        "Generated by `python experiments/morld/run_all.py` (configs: `experiments/morld/*.yaml`;",
+        "run directories: `experiments/morld/results/<name>/`). Every setting trains all its seeds in",
+        "ONE compiled program (`morl train --config ...`, `num_seeds: 5`). Indicators on the final",
+        "archive, returns discounted with `eval_gamma` (0.99; minecart 0.98), mean ± std over",
+        "seeds; IGD / MUL / true-front points against `env.pareto_front(eval_gamma)` (minecart:",
+        "MO-Gymnasium's approximate front). EU and MUL over 50 evenly spread weights.",
+        "",
+        "Timing: *process* = the whole `morl train` process (imports, compilation, training,",
+        "logging), compilation cache off; *loop* = the training loop's wall-clock (summary.json:",
+        "includes compiling the chunk program, not the init program); env steps/s = all seeds'",
+        "env steps / loop time; CPU = user+sys seconds of the process. Pinned to one core",
+        "(`taskset -c 0`, see docs/morld.md). The 2-core CPU was shared with other jobs (load",
+        "average at the end of each run in `results/<name>/timing.json`): wall-clock figures are",
+        "pessimistic; CPU µs per env step is the steadier figure.",
+        "",
+    ]
+    for table, title in (("results", "## Benchmarks"), ("ablation", "## Ablation: the taxonomy on deep-sea-treasure-concave-v0")):
+        chosen = [rows[n] for n, t in SETTINGS if t == table and rows[n] is not None]
+        if not chosen:
+            continue
+        lines += [title, ""]
+        lines.append(
+            "| setting | env | taxonomy | env steps / seed | seeds | HV | HV / true | EU | sparsity | "
+            "cardinality | IGD | MUL | true points found | process s | loop s | env steps/s | CPU µs/step |"
+        )
+        lines.append("|" + "---|" * 17)
+        for r in chosen:
+            found = "-" if r["true_size"] is None else " ".join(str(k) for k in r["found"]) + f" (of {r['true_size']})"
+            lines.append(
+                f"| {r['name']} | {r['env']} | {r['taxonomy']} | {r['steps']:,} | {r['seeds']} | {r['hv']} | "
+                f"{r['hv_share']} | {r['eu']} | {r['sparsity']} | {r['cardinality']} | {r['igd']} | {r['mul']} | "
+                f"{found} | {r['process_wall']} | {r['loop_wall']:.1f} | {r['steps_per_s']:,.0f} | {r['cpu_us_per_step']:.0f} |"
+            )
+        lines.append("")
+        if table == "ablation":
+            lines += _points_table(chosen)
+    lines += _reference_points(rows)
+    path = HERE / "RESULTS.md"
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def _points_table(rows: list[dict]) -> list[str]:
+    """Which true-front points each setting found, in how many seeds."""
+    true_front = rows[0]["true_front"]
+    if true_front is None:
+        return []
+    out = [
+        "True-front points (discounted, gamma 0.99) and the number of seeds whose final archive",
+        "holds each one:",
+        "",
+        "| point | " + " | ".join(r["name"] for r in rows) + " |",
+        "|" + "---|" * (1 + len(rows)),
+    ]
+    for i, p in enumerate(true_front):
+        cells = [str(sum(seed[i] for seed in r["found_sets"])) for r in rows]
+        out.append(f"| ({p[0]:.3f}, {p[1]:.3f}) | " + " | ".join(cells) + " |")
+    return out + [""]
+
+
+def _reference_points(rows: dict) -> list[str]:
+    out = ["## Reference points", ""]
+    for name, row in rows.items():
+        if row is not None and name in dict(SETTINGS) and dict(SETTINGS)[name] == "results":
+            out.append(f"- {row['env']}: {row['ref']}")
+    return out + [""]
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("names", nargs="*", help="YAML stems to run (default: all)")
+    parser.add_argument("--table", action="store_true", help="only rebuild RESULTS.md")
+    parser.add_argument("--cpus", default="0", help="taskset CPU list ('' for no pinning)")
+    args = parser.parse_args(argv)
+    known = [name for name, _ in SETTINGS]
+    unknown = [n for n in args.names if n not in known]
+    if unknown:
+        raise SystemExit(f"unknown setting(s) {unknown}; known: {', '.join(known)}")
+    if not args.table:
+        for name in args.names or known:
+            print(f"== {name}", flush=True)
+            print(run_setting(name, args.cpus or None), flush=True)
+    print(write_results())
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
