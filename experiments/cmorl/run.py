@@ -7,7 +7,8 @@ program (a vmapped run axis), and write the per-seed results as JSON.
 `--algo`: barrier (C-MORL, the default constrained step), lagrangian, floor (the
 paper's floored barrier), morld (MORL/D, weighted sum, same env steps). Results go to
 `experiments/cmorl/results/<env>__<algo>.json`; `table.py` turns them into RESULTS.md.
-Metrics: hypervolume (exact, `morl.pareto.hypervolume`), expected utility over
+Extended policies: the share that meets its constraints (`constraints_met`, see
+`_satisfied`). Metrics: hypervolume (exact, `morl.pareto.hypervolume`), expected utility over
 `eu_weights(m)` (`morl.decomposition.weights.uniform_weights`), sparsity (PGMORL), on the
 final archive's returns discounted with the setting's eval gamma.
 """
@@ -40,6 +41,16 @@ def eu_weights(m: int) -> np.ndarray:
     return uniform_weights(m, EU_WEIGHTS.get(m, 50))
 
 
+def _satisfied(metrics, beta: float) -> np.ndarray:
+    """Per run: share of this round's extended policies whose evaluated returns meet every
+    bound `b_j` (j != l) within `0.05 (1 + max_j |b_j|)`."""
+    parents = np.asarray(metrics["parent_returns"])  # [R, P, m]
+    bound = parents - (1.0 - beta) * np.abs(parents)
+    violation = np.asarray(metrics["constraint_violation"])  # [R, P] max_j (b_j - G_j)
+    scale = 1.0 + np.abs(bound).max(axis=-1)
+    return np.mean(violation <= 0.05 * scale, axis=-1)
+
+
 def run(env_id: str, algo: str, seeds: int, seed: int = 0) -> dict:
     cmorl = variant(SETTINGS[env_id], "barrier" if algo == "morld" else algo)
     budget = cmorl.budget(len(cmorl.reference))
@@ -51,12 +62,14 @@ def run(env_id: str, algo: str, seeds: int, seed: int = 0) -> dict:
     keys = jax.vmap(jax.random.key)(np.arange(seed, seed + seeds))
     start = time.perf_counter()
     state = trainer.init(keys)
-    chunk_times = []
+    chunk_times, satisfied = [], []
     while not trainer.done(state):
         t = time.perf_counter()
         state, metrics = trainer.run_chunk(state)
         jax.block_until_ready(metrics)
         chunk_times.append(time.perf_counter() - t)
+        if "constraint_violation" in metrics:
+            satisfied.append(_satisfied(metrics, config.beta))
     wall = time.perf_counter() - start
     steps = trainer.env_steps(state)
     m = len(cmorl.reference)
@@ -71,6 +84,7 @@ def run(env_id: str, algo: str, seeds: int, seed: int = 0) -> dict:
             "expected_utility": expected_utility(pts, eu_weights(m)) if len(pts) else float("nan"),
             "sparsity": sparsity(pts),
             "front_size": int(len(pts)),
+            "constraints_met": float(np.mean([s[r] for s in satisfied])) if satisfied else None,
             "front": pts.round(4).tolist(),
         })
     return {
