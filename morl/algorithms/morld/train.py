@@ -260,7 +260,11 @@ class MORLDTrainer:
             raise ValueError(f"member={member} is not in the archive (valid ids: {np.flatnonzero(np.asarray(archive.valid)).tolist()})")
         actor = jax.tree_util.tree_map(lambda x: x[member], archive.payload["actor"])
         weights = archive.payload["weights"][member]
-        return jax.tree_util.Partial(_act, {"actor": actor}, weights, self.learner.act)
+        return jax.tree_util.Partial(self._deterministic_act, {"actor": actor}, weights)
+
+    def _deterministic_act(self, params: Any, weights: jax.Array, obs: jax.Array, key: jax.Array) -> jax.Array:
+        """A bound method, so every member's `Partial` shares one compiled rollout."""
+        return self.learner.act(params, obs, weights, key, deterministic=True)
 
 
 def key_value(text: str, field: str) -> tuple[str, Any]:
@@ -277,9 +281,6 @@ def shaping_entry(text: str) -> dict[str, Any]:
     items = filter(None, (part.strip() for part in arguments.split(",")))
     return {"name": name.strip(), **dict(key_value(item, f"shaping entry '{text}'") for item in items)}
 
-
-def _act(params, weights, act_fn, obs, key):
-    return act_fn(params, obs, weights, key, deterministic=True)
 
 
 def _check_num_runs(num_runs: int | None, hparams: Mapping[str, np.ndarray] | None) -> int | None:
