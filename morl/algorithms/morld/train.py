@@ -6,7 +6,7 @@ One iteration (`_iteration`), all inside `jit`:
     every eval_period iterations:
         returns = vmap(ppo.evaluate)(members)             # deterministic, discounted (eval_gamma)
         archive = archive_insert(archive, returns, ...)   # Pareto archive with the actors' params
-        ideal   = max(archive) + tau                      # Tchebycheff's z*
+        ideal   = max(ideal, max(archive) + tau)          # Tchebycheff's z*
         weights = psa(weights, returns, archive)          # weight adaptation (optional)
         members = transfer(members, best_neighbour(...))  # cooperation (optional)
 
@@ -45,7 +45,8 @@ class MORLDState:
     `members`: the population's `PPOState`s, leading `[pop]` axis; `archive`: Pareto
     archive of evaluated returns `[capacity, m]` with payload `weights [m]`, `member`
     (population index), `iteration` and `actor` (the actor's parameters);
-    `member_returns [pop, m]`: the latest evaluation; `ideal [m]`: z* for Tchebycheff;
+    `member_returns [pop, m]`: the latest evaluation; `ideal [m]`: z* for Tchebycheff, the
+    best return seen (evaluations and training return estimates) + `ideal_tau`;
     `iteration`: updates done; `rng`."""
 
     members: ppo.PPOState
@@ -165,7 +166,7 @@ class MORLDTrainer:
             members=members,
             archive=archive,
             member_returns=jnp.zeros((config.pop_size, m), jnp.float32),
-            ideal=jnp.zeros((m,), jnp.float32),
+            ideal=jnp.full((m,), -jnp.inf, jnp.float32),
             iteration=jnp.int32(0),
             rng=key_rng,
         )
@@ -184,7 +185,7 @@ class MORLDTrainer:
         }
         archive = archive_insert(state.archive, returns, payload)
         best = jnp.max(jnp.where(archive.valid[:, None], archive.points, -jnp.inf), axis=0)
-        ideal = jnp.maximum(best, jnp.max(returns, axis=0)) + config.ideal_tau
+        ideal = jnp.maximum(state.ideal, jnp.maximum(best, jnp.max(returns, axis=0)) + config.ideal_tau)
         members = members.replace(ideal=jnp.broadcast_to(ideal, members.ideal.shape))
         if adapt and config.weight_adaptation == "psa":
             new_weights = pareto_simulated_annealing(
@@ -199,8 +200,13 @@ class MORLDTrainer:
 
     def _iteration(self, state: MORLDState, _: Any) -> tuple[MORLDState, dict[str, jax.Array]]:
         members, metrics = jax.vmap(self.learner.update)(state.members)
+        # z* = best seen + tau also over the training returns the SER gradient is evaluated
+        # at (NaN: no episode ended); otherwise sign(z* - G) flips and pushes returns down.
+        seen = jnp.max(jnp.nan_to_num(metrics["discounted_return"], nan=-jnp.inf), axis=0)
+        ideal = jnp.maximum(state.ideal, seen + self.config.ideal_tau)
+        members = members.replace(ideal=jnp.broadcast_to(ideal, members.ideal.shape))
         rng, key_eval = jax.random.split(state.rng)
-        state = state.replace(members=members, iteration=state.iteration + 1, rng=rng)
+        state = state.replace(members=members, ideal=ideal, iteration=state.iteration + 1, rng=rng)
         state = jax.lax.cond(
             state.iteration % self.config.eval_period == 0,
             lambda s: self._evaluate_and_cooperate(s, key_eval),
