@@ -16,6 +16,7 @@ import jax.numpy as jnp
 import mo_gymnasium as mo_gym
 import numpy as np
 import pytest
+from mujoco import mjx
 
 from morl.envs import registry
 from morl.envs.mujoco import ENVS, register_all
@@ -30,6 +31,7 @@ REWARD_RTOL = 1e-4
 def visited_states(env_id: str, num: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
     """`num` (qpos, qvel) pairs a uniformly random policy visits in MO-Gymnasium's env."""
     ref = mo_gym.make(env_id)
+    ref.action_space.seed(seed)
     rng = np.random.default_rng(seed)
     qpos, qvel = [], []
     episode = 0
@@ -45,9 +47,12 @@ def visited_states(env_id: str, num: int, seed: int) -> tuple[np.ndarray, np.nda
     return np.array(qpos), np.array(qvel)
 
 
-def reference_steps(env_id: str, qpos: np.ndarray, qvel: np.ndarray, actions: np.ndarray):
-    """MO-Gymnasium's `(obs, reward, terminated)` of one step from each state."""
+def reference_steps(env_id: str, qpos: np.ndarray, qvel: np.ndarray, actions: np.ndarray, solver=None):
+    """MO-Gymnasium's `(obs, reward, terminated)` of one step from each state; `solver`
+    (a `mujoco.mjtSolver`) replaces the XML's constraint solver when given."""
     ref = mo_gym.make(env_id).unwrapped
+    if solver is not None:
+        ref.model.opt.solver = solver
     ref.reset(seed=0)
     out = []
     for q, v, a in zip(qpos, qvel, actions):
@@ -84,6 +89,16 @@ BATCH = 4
 # compile for 1-3 minutes each on a CPU and run with `-m slow`.
 PORTS = [pytest.param(env_id, marks=() if env_id == "mo-halfcheetah-v5" else pytest.mark.slow) for env_id in ENVS]
 
+# Known physics difference (docs/mujoco.md): ant.xml's contacts have margin 0.01 with
+# condim 3, where mujoco-mjx 3.17 and MuJoCo C disagree (the same step from the same
+# state differs by up to 2e-3 in qpos in float64; with margin 0 or condim 1 the two agree
+# to 1e-15). One step's reward then differs by up to ~0.2 relative: above the floor.
+_ANT_MARGIN = pytest.mark.xfail(strict=True, reason="mujoco-mjx and MuJoCo C disagree on ant.xml's contacts within margin")
+DYNAMICS = [
+    pytest.param(env_id, marks=(*param.marks, _ANT_MARGIN) if env_id.startswith("mo-ant") else param.marks)
+    for env_id, param in zip(ENVS, PORTS)
+]
+
 _compiled: dict[tuple[str, int], tuple] = {}
 
 
@@ -106,7 +121,9 @@ def check_one_step(env_id: str, num_states: int, seed: int) -> None:
     env, state_from, step = compiled(env_id, num_states)
     qpos, qvel = visited_states(env_id, num_states, seed)
     actions = random_actions(env, num_states, seed)
-    ref_obs, ref_reward, ref_term = reference_steps(env_id, qpos, qvel, actions)
+    # The humanoid port solves with Newton (MJX has no PGS): compare with MuJoCo C on Newton too.
+    solver = env.mj_model.opt.solver if env.solver is not None else None
+    ref_obs, ref_reward, ref_term = reference_steps(env_id, qpos, qvel, actions, solver)
     obs, _, reward, term, _, _ = step(state_from(jnp.asarray(qpos), jnp.asarray(qvel)), jnp.asarray(actions))
     reward_err = relative_error(np.asarray(reward), ref_reward)
     assert reward_err.max() <= REWARD_RTOL, f"{env_id}: reward relative error {reward_err.max():.2e} per objective {reward_err.max(0)}"
@@ -115,21 +132,24 @@ def check_one_step(env_id: str, num_states: int, seed: int) -> None:
     np.testing.assert_array_equal(np.asarray(term), ref_term, err_msg=f"{env_id}: terminated differs")
 
 
-@pytest.mark.parametrize("env_id", PORTS)
+@pytest.mark.parametrize("env_id", DYNAMICS)
 def test_one_step_matches_mo_gymnasium(env_id):
     check_one_step(env_id, BATCH, seed=0)
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("env_id", list(ENVS))
+@pytest.mark.parametrize("env_id", DYNAMICS)
 def test_one_step_matches_mo_gymnasium_many_states(env_id):
     check_one_step(env_id, 256, seed=1)
 
 
-@pytest.mark.parametrize("env_id", PORTS)
+@pytest.mark.parametrize("env_id", DYNAMICS)
 def test_rollout_returns_match_mo_gymnasium(env_id):
     env, state_from, step = compiled(env_id, BATCH)
     refs = [mo_gym.make(env_id) for _ in range(BATCH)]
+    if env.solver is not None:
+        for ref in refs:
+            ref.unwrapped.model.opt.solver = env.mj_model.opt.solver
     for seed, ref in enumerate(refs):
         ref.reset(seed=seed)
     qpos = np.array([ref.unwrapped.data.qpos for ref in refs])
@@ -199,3 +219,46 @@ def test_time_limit_truncates_at_max_steps(env_id):
     _, _, _, term, trunc, _ = step(state, jnp.zeros((BATCH, *env.action_space().shape)))
     np.testing.assert_array_equal(np.asarray(trunc), [False, True, False, False])
     assert not np.asarray(term).any()  # the standing start is healthy
+
+
+# A qpos entry set outside gymnasium's healthy range, far enough to stay there for a step:
+# hopper/walker torso angle, ant height above 1, humanoid height below 1.
+UNHEALTHY = {
+    "mo-hopper-v5": (2, 0.5),
+    "mo-hopper-2obj-v5": (2, 0.5),
+    "mo-walker2d-v5": (2, 1.5),
+    "mo-ant-v5": (2, 1.5),
+    "mo-ant-2obj-v5": (2, 1.5),
+    "mo-humanoid-v5": (2, 0.5),
+}
+
+
+@pytest.mark.parametrize("env_id", list(ENVS))
+def test_task_matches_mo_gymnasium_on_mujoco_c_physics(env_id):
+    """The task layer alone (reward vector, observation, healthy rule), fed MuJoCo C's own
+    data before and after MO-Gymnasium's step (`mjx.put_data`): no physics difference, so
+    agreement is to float32 rounding. Includes a fallen state for tasks that terminate."""
+    env = registry.make(env_id)
+    ref = mo_gym.make(env_id).unwrapped
+    ref.reset(seed=0)
+    qpos, qvel = visited_states(env_id, 12, seed=3)
+    if env_id in UNHEALTHY:
+        fallen = qpos[0].copy()
+        index, value = UNHEALTHY[env_id]
+        fallen[index] = value
+        qpos, qvel = np.vstack([qpos, fallen]), np.vstack([qvel, qvel[0]])
+    actions = random_actions(env, len(qpos), seed=3)
+    task = jax.jit(lambda before, after, a: (env._reward(before, after, a), env._obs(after), env._healthy(after)))
+    terminated = []
+    for q, v, a in zip(qpos, qvel, actions):
+        ref.set_state(q, v)
+        before = mjx.put_data(ref.model, ref.data)
+        ref_obs, ref_reward, ref_term, _, _ = ref.step(a)
+        after = mjx.put_data(ref.model, ref.data)
+        reward, obs, healthy = task(before, after, jnp.asarray(a))
+        assert relative_error(np.asarray(reward), ref_reward).max() <= 1e-5, f"{env_id}: reward {reward} vs {ref_reward}"
+        np.testing.assert_allclose(np.asarray(obs), ref_obs, rtol=1e-6, atol=1e-6)
+        assert (not bool(healthy)) == ref_term
+        terminated.append(ref_term)
+    if len(qpos) > 12:
+        assert terminated[-1], f"{env_id}: the fallen state should terminate"
