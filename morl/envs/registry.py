@@ -74,3 +74,8 @@ register("minecart-deterministic-v0", "morl.envs.minecart:Minecart", determinist
 # Not in MO-Gymnasium: gymnasium's Pendulum-v1 with its cost split into objectives (a
 # small continuous-control check for the off-policy learners).
 register("mo-pendulum-v0", "morl.envs.pendulum:MOPendulum")
+
+# MO-MuJoCo locomotion on MuJoCo XLA (mujoco is imported only when one of them is made).
+from morl.envs.mujoco import register_all as _register_mujoco  # noqa: E402
+
+_register_mujoco()
