@@ -83,9 +83,9 @@ def main() -> None:
     for n in args.num_envs:
         c_wall, c_cpu = host_steps_per_second(args.env, n, max(1, args.host_steps // n))
         m_wall, m_cpu, compile_s = mjx_steps_per_second(args.env, n, args.steps)
-        print(
-            f"{n:>8} {c_wall:>10.0f} | {c_cpu:>9.0f} {m_wall:>10.0f} | {m_cpu:>9.0f} {compile_s:>11.1f}s {m_cpu / c_cpu:>12.3f}"
-        )
+        c_cols = f"{c_wall:>10.0f} | {c_cpu:>9.0f}"
+        m_cols = f"{m_wall:>10.0f} | {m_cpu:>9.0f}"
+        print(f"{n:>8} {c_cols} {m_cols} {compile_s:>11.1f}s {m_cpu / c_cpu:>12.3f}")
 
 
 if __name__ == "__main__":

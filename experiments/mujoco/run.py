@@ -29,7 +29,15 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from settings import CMORL_TASKS, EPISODE_CAP, MORLD_TASKS, capped_id, cmorl_config, fit_extension, morld_config  # noqa: E402
+from settings import (  # noqa: E402
+    CMORL_TASKS,
+    EPISODE_CAP,
+    MORLD_TASKS,
+    capped_id,
+    cmorl_config,
+    fit_extension,
+    morld_config,
+)
 
 from morl.algorithms import get_algorithm  # noqa: E402
 from morl.decomposition.weights import uniform_weights  # noqa: E402

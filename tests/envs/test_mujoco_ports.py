@@ -93,7 +93,9 @@ PORTS = [pytest.param(env_id, marks=() if env_id == "mo-halfcheetah-v5" else pyt
 # condim 3, where mujoco-mjx 3.17 and MuJoCo C disagree (the same step from the same
 # state differs by up to 2e-3 in qpos in float64; with margin 0 or condim 1 the two agree
 # to 1e-15). One step's reward then differs by up to ~0.2 relative: above the floor.
-_ANT_MARGIN = pytest.mark.xfail(strict=True, reason="mujoco-mjx and MuJoCo C disagree on ant.xml's contacts within margin")
+_ANT_MARGIN = pytest.mark.xfail(
+    strict=True, reason="mujoco-mjx and MuJoCo C disagree on ant.xml's contacts within margin"
+)
 DYNAMICS = [
     pytest.param(env_id, marks=(*param.marks, _ANT_MARGIN) if env_id.startswith("mo-ant") else param.marks)
     for env_id, param in zip(ENVS, PORTS)
@@ -126,9 +128,10 @@ def check_one_step(env_id: str, num_states: int, seed: int) -> None:
     ref_obs, ref_reward, ref_term = reference_steps(env_id, qpos, qvel, actions, solver)
     obs, _, reward, term, _, _ = step(state_from(jnp.asarray(qpos), jnp.asarray(qvel)), jnp.asarray(actions))
     reward_err = relative_error(np.asarray(reward), ref_reward)
-    assert reward_err.max() <= REWARD_RTOL, f"{env_id}: reward relative error {reward_err.max():.2e} per objective {reward_err.max(0)}"
+    assert reward_err.max() <= REWARD_RTOL, f"{env_id}: reward relative error per objective {reward_err.max(0)}"
     obs_err = relative_error(np.asarray(obs), ref_obs)
-    assert obs_err.max() <= OBS_RTOL, f"{env_id}: observation relative error {obs_err.max():.2e} at dims {np.argsort(obs_err.max(0))[-3:]}"
+    worst = np.argsort(obs_err.max(0))[-3:]
+    assert obs_err.max() <= OBS_RTOL, f"{env_id}: observation relative error {obs_err.max():.2e} at dims {worst}"
     np.testing.assert_array_equal(np.asarray(term), ref_term, err_msg=f"{env_id}: terminated differs")
 
 
@@ -170,7 +173,7 @@ def test_rollout_returns_match_mo_gymnasium(env_id):
                 alive[i] = not ref_term
     err = relative_error(returns, ref_returns)
     print(f"{env_id}: return relative error {err.max(0)}")
-    assert err.max() <= RETURN_RTOL, f"{env_id}: return relative error {err.max():.2e}: ours {returns}, theirs {ref_returns}"
+    assert err.max() <= RETURN_RTOL, f"{env_id}: return error {err.max():.2e}: ours {returns}, theirs {ref_returns}"
 
 
 @pytest.mark.parametrize("env_id", list(ENVS))
@@ -213,7 +216,8 @@ def _reset_source(ref) -> str:
 @pytest.mark.parametrize("env_id", PORTS)
 def test_time_limit_truncates_at_max_steps(env_id):
     env, state_from, step = compiled(env_id, BATCH)
-    state = state_from(jnp.tile(jnp.asarray(env.init_qpos), (BATCH, 1)), jnp.tile(jnp.asarray(env.init_qvel), (BATCH, 1)))
+    standing = jnp.tile(jnp.asarray(env.init_qpos), (BATCH, 1)), jnp.tile(jnp.asarray(env.init_qvel), (BATCH, 1))
+    state = state_from(*standing)
     limit = mo_gym.make(env_id).spec.max_episode_steps
     state = state.replace(time=jnp.array([limit - 2, limit - 1, 0, 5], jnp.int32))
     _, _, _, term, trunc, _ = step(state, jnp.zeros((BATCH, *env.action_space().shape)))
@@ -256,7 +260,8 @@ def test_task_matches_mo_gymnasium_on_mujoco_c_physics(env_id):
         ref_obs, ref_reward, ref_term, _, _ = ref.step(a)
         after = mjx.put_data(ref.model, ref.data)
         reward, obs, healthy = task(before, after, jnp.asarray(a))
-        assert relative_error(np.asarray(reward), ref_reward).max() <= 1e-5, f"{env_id}: reward {reward} vs {ref_reward}"
+        error = relative_error(np.asarray(reward), ref_reward).max()
+        assert error <= 1e-5, f"{env_id}: reward {reward} vs {ref_reward}"
         np.testing.assert_allclose(np.asarray(obs), ref_obs, rtol=1e-6, atol=1e-6)
         assert (not bool(healthy)) == ref_term
         terminated.append(ref_term)

@@ -47,5 +47,6 @@ class MOHopper(MujocoEnv):
         if self.cost_objective:
             reward = jnp.stack([x_velocity(before, after, self.dt), height, -control_cost(action)])
         else:
-            reward = jnp.stack([x_velocity(before, after, self.dt), height]) - self.ctrl_cost_weight * control_cost(action)
+            cost = self.ctrl_cost_weight * control_cost(action)
+            reward = jnp.stack([x_velocity(before, after, self.dt), height]) - cost
         return reward + healthy

@@ -65,5 +65,6 @@ class MOHumanoid(MujocoEnv):
     def _reward(self, before, after, action):
         x_velocity = (self._mass_center_xy(after)[0] - self._mass_center_xy(before)[0]) / self.dt
         healthy = self.healthy_reward * self._healthy(after).astype(jnp.float32)
-        contact_cost = jnp.minimum(self.contact_cost_weight * jnp.sum(jnp.square(after._impl.cfrc_ext)), self.contact_cost_max)
+        contact_cost = self.contact_cost_weight * jnp.sum(jnp.square(after._impl.cfrc_ext))
+        contact_cost = jnp.minimum(contact_cost, self.contact_cost_max)
         return jnp.stack([x_velocity, -control_cost(action)]) + healthy - contact_cost
