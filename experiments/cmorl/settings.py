@@ -1,10 +1,11 @@
 """One C-MORL setting per benchmark, and the MORL/D run beside it on the same budget.
 
 Budgets are nominal environment steps summed over all policies (C-MORL's `budget()`
-rounds them down to whole updates and rounds; MORL/D gets the steps C-MORL spent,
-rounded up to its whole iterations, so at least as many). Minecart and fruit-tree use the paper's T / T_init and reference points;
-the others have no C-MORL setting, so T = 0.5 M / T_init = 0.2 M (deep-sea-treasure,
-convex and concave: 0.2 M / 0.1 M) and the reference points given here.
+rounds them down to whole updates and rounds; MORL/D gets the steps C-MORL spent, rounded
+up to its whole iterations, so at least as many). Minecart and fruit-tree use the paper's
+T / T_init and reference points; the others have no C-MORL setting, so T = 0.5 M /
+T_init = 0.2 M (deep-sea-treasure, convex and concave: 0.2 M / 0.1 M) and the reference
+points given here.
 
 Deep-sea-treasure (convex) was tuned (5 seeds each; MORL/D 358.9 +- 2.1 evaluating every
 10 iterations): its hypervolume hinges on the deepest treasure, which only an init policy

@@ -55,7 +55,8 @@ def test_budget_by_hand():
     assert (b.init_chunks, b.init_updates, b.init_steps) == (3, 30, 184_320)
     assert b.extension_rounds == (500_000 - 184_320) // (205 * 1024)
     assert b.total_steps == 184_320 + b.extension_rounds * 205 * 1024
-    assert CMORLConfig(env="minecart-v0", constraint="lagrangian", total_steps=2_000_000).budget(3).problems_per_round == 18  # n_select 6 for m=3
+    lagrangian = CMORLConfig(env="minecart-v0", constraint="lagrangian", total_steps=2_000_000)
+    assert lagrangian.budget(3).problems_per_round == 18  # n_select 6 for m=3
     with pytest.raises(ValueError, match="less than one extension round"):
         CMORLConfig(total_steps=250_000, init_steps=200_000, ppo=PPOSection(num_envs=8, num_steps=128)).budget(2)
 

@@ -202,7 +202,9 @@ class CMORLConfig:
         if self.ref_point is not None:
             return self.ref_point
         if self.env not in DEFAULT_REF_POINTS:
-            raise ValueError(f"CMORLConfig.ref_point=None and {self.env!r} has no conventional reference point; set one")
+            raise ValueError(
+                f"CMORLConfig.ref_point=None and {self.env!r} has no conventional reference point; set one"
+            )
         return DEFAULT_REF_POINTS[self.env]
 
     def check_objectives(self, reward_dim: int) -> None:

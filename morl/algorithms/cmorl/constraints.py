@@ -48,7 +48,9 @@ class ConstraintParams(NamedTuple):
     barrier_eps: jax.Array
 
 
-def make_params(objective: jax.Array, threshold: jax.Array, beta: float, barrier_t: float, barrier_eps: float) -> ConstraintParams:
+def make_params(
+    objective: jax.Array, threshold: jax.Array, beta: float, barrier_t: float, barrier_eps: float
+) -> ConstraintParams:
     """Problems for objectives `objective: [..., m]` (one-hot) with bounds `threshold: [..., m]`;
     multipliers start at zero."""
     objective = jnp.asarray(objective, jnp.float32)

@@ -99,7 +99,8 @@ class CMORLTrainer:
             raise ValueError("hparams need num_runs")
         for name, values in hparams.items():
             if name not in CMORLConfig.vmappable:
-                raise ValueError(f"cmorl: field {name!r} is not vmappable; vmappable: {', '.join(CMORLConfig.vmappable)}")
+                known = ", ".join(CMORLConfig.vmappable)
+                raise ValueError(f"cmorl: field {name!r} is not vmappable; vmappable: {known}")
             if np.shape(values) != (num_runs,):
                 raise ValueError(f"cmorl: hparams[{name!r}] has shape {np.shape(values)}, expected ({num_runs},)")
         self.config = config
@@ -128,9 +129,10 @@ class CMORLTrainer:
         self._probe_env = EpisodeStatistics(AutoReset(self.env), gamma=config.eval_gamma)
 
         batched = num_runs is not None
-        self._init = jax.jit(jax.vmap(self._init_one) if batched else self._init_one)
-        self._init_chunk = jax.jit(jax.vmap(self._init_chunk_one) if batched else self._init_chunk_one, donate_argnums=0)
-        self._ext_round = jax.jit(jax.vmap(self._ext_round_one) if batched else self._ext_round_one, donate_argnums=0)
+        runs = jax.vmap if batched else (lambda fn: fn)
+        self._init = jax.jit(runs(self._init_one))
+        self._init_chunk = jax.jit(runs(self._init_chunk_one), donate_argnums=0)
+        self._ext_round = jax.jit(runs(self._ext_round_one), donate_argnums=0)
 
     # --- the Trainer protocol ------------------------------------------------------------
     def init(self, key: jax.Array) -> CMORLState:
@@ -294,7 +296,9 @@ class CMORLTrainer:
         )
         values = critic(params["critic"], traj.obs, member.weights)
         next_values = critic(params["critic"], traj.final_obs, member.weights)
-        _, targets = vector_gae(traj.reward, values, next_values, traj.terminated, traj.done, hyper.gamma, hyper.gae_lambda)
+        _, targets = vector_gae(
+            traj.reward, values, next_values, traj.terminated, traj.done, hyper.gamma, hyper.gae_lambda
+        )
         return targets.mean(axis=(0, 1))
 
     def _ext_round_one(self, state: CMORLState) -> tuple[CMORLState, dict[str, Any]]:
@@ -342,7 +346,8 @@ class CMORLTrainer:
                 multipliers = constraints.dual_ascent(
                     learners.objective_params.multipliers, one_hot, learners.return_estimate, bounds, run.lagrange_lr
                 )
-                learners = learners.replace(objective_params=learners.objective_params._replace(multipliers=multipliers))
+                objective_params = learners.objective_params._replace(multipliers=multipliers)
+                learners = learners.replace(objective_params=objective_params)
             return learners, metrics
 
         learners, metrics = jax.lax.scan(_update, learners, None, c.extension_updates)
@@ -359,7 +364,9 @@ class CMORLTrainer:
         )
         archive = self._insert(archive, returns, members, ok[rep])
         violation = jnp.max(jnp.where(one_hot > 0, -jnp.inf, bounds - returns), axis=-1)
-        new_state = state.replace(archive=archive, rng=rng, chunk=state.chunk + 1, next_member=state.next_member + problems)
+        new_state = state.replace(
+            archive=archive, rng=rng, chunk=state.chunk + 1, next_member=state.next_member + problems
+        )
         out = _scalar_metrics(metrics)
         out.update(
             member_returns=self._padded(returns),
@@ -372,7 +379,9 @@ class CMORLTrainer:
         return new_state, out
 
 
-def make_trainer(config: CMORLConfig, *, num_runs: int | None = None, hparams: Mapping[str, Any] | None = None) -> CMORLTrainer:
+def make_trainer(
+    config: CMORLConfig, *, num_runs: int | None = None, hparams: Mapping[str, Any] | None = None
+) -> CMORLTrainer:
     """Validate `config` and build the trainer (nothing compiles until the first call)."""
     return CMORLTrainer(config, num_runs, hparams)
 
