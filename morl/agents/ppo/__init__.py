@@ -20,9 +20,12 @@ Advantages: vector GAE `A [T, E, m]` on the shaped rewards; the policy-gradient 
 `sum_k g_k A_k` with `g = scalarization.gradient(state.return_estimate, weights, ideal)`
 (SER; weighted sum: `g = w`), normalised per minibatch inside the default objective.
 `metrics` report the unshaped env returns of the episodes that ended in the rollout.
+
+`PPOConfig(actor="pmoe" | "pmoe_gumbel", num_experts=K)` uses a probabilistic
+mixture-of-experts actor on continuous actions (`morl.agents.ppo.pmoe`).
 """
 
-from morl.agents.ppo.config import LR_SCHEDULES, PPOConfig, PPOHyperparams
+from morl.agents.ppo.config import LR_SCHEDULES, PMOE_ACTORS, PPO_ACTORS, PPOConfig, PPOHyperparams
 from morl.agents.ppo.losses import (
     Minibatch,
     PolicyAux,
@@ -37,6 +40,8 @@ from morl.agents.ppo.train import PPO, PPOState, make
 
 __all__ = [
     "LR_SCHEDULES",
+    "PMOE_ACTORS",
+    "PPO_ACTORS",
     "PPO",
     "EvalResult",
     "Minibatch",

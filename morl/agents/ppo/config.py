@@ -18,6 +18,8 @@ from flax import struct
 from morl.networks.mlp import ACTIVATIONS, ACTORS
 
 LR_SCHEDULES: tuple[str, ...] = ("constant", "linear")
+PMOE_ACTORS: tuple[str, ...] = ("pmoe", "pmoe_gumbel")
+PPO_ACTORS: tuple[str, ...] = ACTORS + PMOE_ACTORS
 
 
 @dataclasses.dataclass(frozen=True)
@@ -35,6 +37,11 @@ class PPOConfig:
     each update's epochs from that rollout's observations. `eval_gamma` discounts the evaluation returns and the return estimate that the
     scalarisation gradient is evaluated at; evaluation episodes stop after
     `max_eval_steps` steps.
+
+    PMOE actors (`actor="pmoe"` or `"pmoe_gumbel"`, continuous actions only; see
+    `morl.agents.ppo.pmoe`): `num_experts` Gaussian experts and a router; the router's
+    loss enters with weight `router_coef`, and the Gumbel ablation's straight-through
+    choice uses softmax temperature `gumbel_temperature`.
     """
 
     num_envs: int = 16
@@ -52,6 +59,9 @@ class PPOConfig:
     normalize_observations: bool = False
     eval_gamma: float = 0.99
     max_eval_steps: int = 1000
+    num_experts: int = 4
+    router_coef: float = 1.0
+    gumbel_temperature: float = 1.0
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "hidden_sizes", tuple(self.hidden_sizes))
@@ -68,8 +78,14 @@ class PPOConfig:
             raise ValueError(f"PPOConfig.hidden_sizes={self.hidden_sizes!r} must be a non-empty tuple of positive ints")
         if self.activation not in ACTIVATIONS:
             raise ValueError(f"PPOConfig.activation={self.activation!r}; known: {', '.join(ACTIVATIONS)}")
-        if self.actor is not None and self.actor not in ACTORS:
-            raise ValueError(f"PPOConfig.actor={self.actor!r}; known: {', '.join(ACTORS)}")
+        if self.actor is not None and self.actor not in PPO_ACTORS:
+            raise ValueError(f"PPOConfig.actor={self.actor!r}; known: {', '.join(PPO_ACTORS)}")
+        if not isinstance(self.num_experts, (int, np.integer)) or isinstance(self.num_experts, bool) or self.num_experts < 2:
+            raise ValueError(f"PPOConfig.num_experts={self.num_experts!r} must be an int >= 2")
+        if not self.router_coef >= 0.0:
+            raise ValueError(f"PPOConfig.router_coef={self.router_coef!r} must be >= 0")
+        if not self.gumbel_temperature > 0.0:
+            raise ValueError(f"PPOConfig.gumbel_temperature={self.gumbel_temperature!r} must be > 0")
         if self.lr_schedule not in LR_SCHEDULES:
             raise ValueError(f"PPOConfig.lr_schedule={self.lr_schedule!r}; known: {', '.join(LR_SCHEDULES)}")
         if self.lr_schedule == "linear" and (self.total_updates is None or self.total_updates < 1):

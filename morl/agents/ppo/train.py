@@ -16,7 +16,8 @@ import optax
 from flax import struct
 
 from morl.agents.ppo import losses
-from morl.agents.ppo.config import PPOConfig, PPOHyperparams
+from morl.agents.ppo import pmoe as ppo_pmoe
+from morl.agents.ppo.config import PMOE_ACTORS, PPOConfig, PPOHyperparams
 from morl.agents.ppo.losses import Minibatch, PolicyObjective
 from morl.agents.ppo.rollout import EvalResult, collect, env_action, evaluate
 from morl.decomposition.scalarization import Scalarization, make_scalarization
@@ -34,7 +35,8 @@ _ADAM = optax.scale_by_adam(eps=1e-5)
 class PPOState:
     """Everything one PPO member carries between updates (a population stacks `[pop]`).
 
-    `params = {"actor", "critic"}`, each a flax variables dict (`"params"`, and
+    `params = {"actor", "critic"}` (plus `"q"`, the vector Q estimate, with a PMOE
+    actor), each a flax variables dict (`"params"`, and
     `"obs_norm"` statistics with `normalize_observations`); `opt_state` Adam's moments; `env_state [E]` and
     `obs [E, ...]` of the `num_envs` training envs; `shaping_state` of the reward
     transform; `rng`; `weights [m]` and `ideal [m]` (the multi-policy algorithm may replace
@@ -67,6 +69,9 @@ class PPO(NamedTuple):
     - `evaluate(key, state_or_params, weights=None, num_episodes=1) -> EvalResult`
     - `act(params, obs, weights, key, deterministic=False) -> env action`
     - `make_train(num_updates) -> train(key, weights, hyper=None) -> (state, metrics [num_updates])`
+
+    `action_value` is the PMOE router's vector Q network (`ppo.pmoe.ActionValue`), `None`
+    for the other actors.
     """
 
     config: PPOConfig
@@ -78,6 +83,7 @@ class PPO(NamedTuple):
     evaluate: Callable[..., EvalResult]
     act: Callable[..., jax.Array]
     make_train: Callable[[int], Callable[..., tuple[PPOState, dict[str, jax.Array]]]]
+    action_value: Any = None
 
 
 def _check_weights(weights: jax.Array, reward_dim: int, what: str = "weights") -> jax.Array:
@@ -119,10 +125,23 @@ def make(
     _check_obs_space(env, env_params)
     action_space = env.action_space(env_params)
     kind = config.actor or ("categorical" if isinstance(action_space, spaces.Discrete) else "gaussian")
-    actor = make_actor(
-        kind, action_space, config.hidden_sizes, config.activation, config.weight_conditioned,
-        normalize_observations=config.normalize_observations,
-    )
+    action_value = None
+    if kind in PMOE_ACTORS:
+        if not isinstance(action_space, spaces.Box) or len(action_space.shape) != 1:
+            raise ValueError(f"actor {kind!r} needs a 1-D Box action space, got {action_space}")
+        actor = ppo_pmoe.PMOEActor(
+            action_space.shape[0], config.num_experts, config.hidden_sizes, config.activation,
+            config.weight_conditioned, config.normalize_observations,
+        )
+        action_value = ppo_pmoe.ActionValue(
+            env.reward_dim, config.hidden_sizes, config.activation, config.weight_conditioned,
+            config.normalize_observations,
+        )
+    else:
+        actor = make_actor(
+            kind, action_space, config.hidden_sizes, config.activation, config.weight_conditioned,
+            normalize_observations=config.normalize_observations,
+        )
     critic = VectorCritic(
         env.reward_dim, config.hidden_sizes, config.activation, config.weight_conditioned,
         normalize_observations=config.normalize_observations,
@@ -141,6 +160,9 @@ def make(
             "actor": actor.init(key_actor, obs[0], weights),
             "critic": critic.init(key_critic, obs[0], weights),
         }
+        if action_value is not None:
+            action = jnp.zeros(action_space.shape, jnp.float32)
+            params["q"] = action_value.init(jax.random.fold_in(key_critic, 1), obs[0], action, weights)
         return PPOState(
             params=params,
             opt_state=_ADAM.init(params),
@@ -202,14 +224,12 @@ def make(
             flat(traj.obs), flat(traj.action), flat(traj.log_prob), flat(values), flat(advantages), flat(targets)
         )
         lr = _learning_rate(state)
-        loss_fn = jax.value_and_grad(losses.ppo_loss, has_aux=True)
 
-        def _update_minibatch(carry, minibatch):
-            params, opt_state = carry
-            (_, metrics), grads = loss_fn(
+        def _loss(params, minibatch, key):
+            loss, metrics = losses.ppo_loss(
                 params,
                 minibatch,
-                actor_apply=actor.apply,
+                actor_apply=policy_apply,
                 critic_apply=critic.apply,
                 weights=weights,
                 ideal=state.ideal,
@@ -219,6 +239,17 @@ def make(
                 policy_objective=policy_objective,
                 clip_value_loss=config.clip_value_loss,
             )
+            if action_value is None:
+                return loss, metrics
+            extra, extra_metrics = _router_and_q_loss(params, minibatch, key, weights, state.ideal, hyper)
+            return loss + extra, {**metrics, **extra_metrics}
+
+        loss_fn = jax.value_and_grad(_loss, has_aux=True)
+
+        def _update_minibatch(carry, inputs):
+            params, opt_state = carry
+            minibatch, key = inputs
+            (_, metrics), grads = loss_fn(params, minibatch, key)
             metrics["grad_norm"] = optax.global_norm(grads)
             grads, _ = optax.clip_by_global_norm(hyper.max_grad_norm).update(grads, optax.EmptyState())
             updates, opt_state = _ADAM.update(grads, opt_state)
@@ -230,7 +261,8 @@ def make(
             shuffled = jax.tree_util.tree_map(
                 lambda x: x[permutation].reshape((config.num_minibatches, config.minibatch_size) + x.shape[1:]), batch
             )
-            return jax.lax.scan(_update_minibatch, carry, shuffled)
+            minibatch_keys = jax.random.split(jax.random.fold_in(key, 1), config.num_minibatches)
+            return jax.lax.scan(_update_minibatch, carry, (shuffled, minibatch_keys))
 
         (params, opt_state), loss_metrics = jax.lax.scan(
             _update_epoch, (state.params, state.opt_state), jax.random.split(key_epochs, config.num_epochs)
@@ -240,7 +272,7 @@ def make(
             # this rollout's raw observations into them (the gradient never touches them).
             params = {
                 net: update_observation_statistics({**params[net], OBS_NORM: state.params[net][OBS_NORM]}, traj.obs)
-                for net in ("actor", "critic")
+                for net in params
             }
 
         new_state = state.replace(
@@ -267,6 +299,21 @@ def make(
             env_steps=new_state.env_steps,
         )
         return new_state, metrics
+
+    def policy_apply(actor_params, obs, weights):
+        """What PPO's surrogate differentiates: the actor's distribution (a PMOE mixture
+        with its router stopped; the router learns from `_router_and_q_loss`)."""
+        dist = actor.apply(actor_params, obs, weights)
+        return ppo_pmoe.policy_view(dist) if action_value is not None else dist
+
+    def _router_and_q_loss(params, minibatch, key, weights, ideal, hyper):
+        """PMOE only: `router_coef * router loss + vf_coef * Q regression` on a minibatch."""
+        score = lambda q: scalarization.value(q, weights, ideal)
+        router, q_error, metrics = ppo_pmoe.auxiliary_losses(
+            params, minibatch.obs, minibatch.action, minibatch.targets, weights, key,
+            kind=kind, actor=actor, action_value=action_value, score=score, temperature=config.gumbel_temperature,
+        )
+        return config.router_coef * router + hyper.vf_coef * q_error, metrics
 
     def act(params, obs, weights, key, deterministic: bool = False) -> jax.Array:
         """Env action for `obs [..., d]` under `params["actor"]` (weights used when the
@@ -300,4 +347,4 @@ def make(
 
         return train
 
-    return PPO(config, env, actor, critic, init, update, evaluate_policy, act, make_train)
+    return PPO(config, env, actor, critic, init, update, evaluate_policy, act, make_train, action_value)
