@@ -198,6 +198,11 @@ def write_results() -> Path:
         "average at the end of each run in `results/<name>/timing.json`): wall-clock figures are",
         "pessimistic; CPU µs per env step is the steadier figure.",
         "",
+        "Status of this session's runs (2026-11-27): resource-gathering, minecart and",
+        "mo-mountaincar ran the default configuration at 163,840 steps per seed, untuned (minecart",
+        "converged to one policy in every seed). `fruit_tree` ran before the Tchebycheff",
+        "ideal-point fix (docs/morld.md); `dst` (weighted sum) does not use the ideal point.",
+        "",
     ]
     for table, title in (("results", "## Benchmarks"), ("ablation", "## Ablation: the taxonomy on deep-sea-treasure-concave-v0")):
         chosen = [rows[n] for n, t in SETTINGS if table in t and rows[n] is not None]
