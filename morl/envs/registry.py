@@ -36,6 +36,20 @@ def registered() -> list[str]:
     return sorted(_REGISTRY)
 
 
+def parse_kwargs(texts: tuple[str, ...] | list[str], field: str = "env_kwargs") -> dict[str, Any]:
+    """Config strings to keyword arguments: `("depth=6", "float_state=true")` ->
+    `{"depth": 6, "float_state": True}` (each value parsed as a YAML scalar)."""
+    import yaml
+
+    kwargs: dict[str, Any] = {}
+    for text in texts:
+        key, sep, value = str(text).partition("=")
+        if not sep or not key.strip():
+            raise ValueError(f"{field}: expected 'key=value', got '{text}'")
+        kwargs[key.strip()] = yaml.safe_load(value)
+    return kwargs
+
+
 def make(env_id: str, **kwargs: Any) -> Environment:
     """Build the JAX-native environment registered under `env_id` (MO-Gymnasium's id).
 

@@ -37,12 +37,13 @@ def load_run(path: str | Path) -> list[RunRecord]:
     """Every run stored in the run directory `path`."""
     from morl.config import build, flatten, load_file, run_points
     from morl.envs import make
+    from morl.envs.registry import parse_kwargs
 
     path = Path(path)
     if not (path / rundir.CONFIG).is_file():
         raise FileNotFoundError(f"'{path}' is not a run directory (no {rundir.CONFIG})")
     experiment = build(load_file(path / rundir.CONFIG))
-    env = make(experiment.algo.env)
+    env = make(experiment.algo.env, **parse_kwargs(getattr(experiment.algo, "env_kwargs", ())))
     m = env.reward_dim
     true_front = np.asarray(env.pareto_front(experiment.algo.eval_gamma), float) if env.has_pareto_front else None
     seedless = ("seed", "num_seeds", "grid")

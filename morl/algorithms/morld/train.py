@@ -23,7 +23,6 @@ from typing import Any
 import jax
 import jax.numpy as jnp
 import numpy as np
-import yaml
 from flax import struct
 
 from morl import envs
@@ -34,6 +33,7 @@ from morl.algorithms.morld.cooperation import best_neighbour, neighbourhoods, tr
 from morl.algorithms.morld.weight_adaptation import pareto_simulated_annealing
 from morl.decomposition import weights as weight_sets
 from morl.decomposition.scalarization import Scalarization, make_scalarization
+from morl.envs.registry import parse_kwargs
 from morl.pareto.archive import ParetoArchive, archive_front, archive_init, archive_insert
 from morl.shaping.config import make_chain
 
@@ -120,7 +120,7 @@ class MORLDTrainer:
         if not isinstance(config, MORLDConfig):
             raise TypeError(f"config must be a MORLDConfig, got {type(config).__name__}")
         self.config = config
-        self.env = envs.make(config.env, **dict(key_value(text, "env_kwargs") for text in config.env_kwargs))
+        self.env = envs.make(config.env, **parse_kwargs(config.env_kwargs))
         m = self.env.reward_dim
         config.validate(m)
         self.num_runs = _check_num_runs(num_runs, hparams)
@@ -273,19 +273,11 @@ class MORLDTrainer:
         return self.learner.act(params, obs, weights, key, deterministic=True)
 
 
-def key_value(text: str, field: str) -> tuple[str, Any]:
-    """`"depth=6"` -> `("depth", 6)` (the value parsed as a YAML scalar)."""
-    key, sep, value = text.partition("=")
-    if not sep or not key.strip():
-        raise ValueError(f"{field}: expected 'key=value', got '{text}'")
-    return key.strip(), yaml.safe_load(value)
-
-
 def shaping_entry(text: str) -> dict[str, Any]:
     """`"clip:bound=10,low=-1"` -> `{"name": "clip", "bound": 10, "low": -1}`."""
     name, _, arguments = text.partition(":")
-    items = filter(None, (part.strip() for part in arguments.split(",")))
-    return {"name": name.strip(), **dict(key_value(item, f"shaping entry '{text}'") for item in items)}
+    items = [part.strip() for part in arguments.split(",") if part.strip()]
+    return {"name": name.strip(), **parse_kwargs(items, f"shaping entry '{text}'")}
 
 
 
