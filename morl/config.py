@@ -42,8 +42,6 @@ DEFAULT_REF_POINTS: dict[str, tuple[float, ...]] = {
     "fruit-tree-v0": (0.0,) * 6,
     "minecart-v0": (-1.0, -1.0, -200.0),
     "minecart-deterministic-v0": (-1.0, -1.0, -200.0),
-    "resource-gathering-v0": (-1.0, -1.0, -1.0),
-    "mo-mountaincar-v0": (-100.0, -100.0, -100.0),
 }
 
 
