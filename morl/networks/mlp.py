@@ -15,7 +15,8 @@ running statistics kept in its own variable collection `"obs_norm"` (`mean`, `m2
 updates (`update_observation_statistics`), so they travel with the parameters and a saved
 actor acts exactly as it was trained.
 
-Initialisation follows PureJaxRL / CleanRL PPO: orthogonal, gain sqrt(2) on hidden
+Initialisation follows PureJaxRL / CleanRL PPO: orthogonal (`morl.networks.init`, free of
+LAPACK so a vmapped population initialises without a batched QR), gain sqrt(2) on hidden
 layers, 0.01 on the actor's output, 1.0 on the critic's, zero biases.
 """
 
@@ -30,6 +31,7 @@ import numpy as np
 
 from morl.envs import spaces
 from morl.networks.distributions import Categorical, DiagGaussian
+from morl.networks.init import orthogonal
 from morl.shaping.moments import Moments, update_moments
 
 ACTIVATIONS: dict[str, Callable[[jax.Array], jax.Array]] = {
@@ -98,7 +100,7 @@ class MLP(nn.Module):
     def __call__(self, x: jax.Array) -> jax.Array:
         act = ACTIVATIONS[self.activation]
         for size in self.hidden_sizes:
-            x = act(nn.Dense(size, kernel_init=nn.initializers.orthogonal(np.sqrt(2.0)))(x))
+            x = act(nn.Dense(size, kernel_init=orthogonal(np.sqrt(2.0)))(x))
         return x
 
 
@@ -115,7 +117,7 @@ class CategoricalActor(nn.Module):
     def __call__(self, obs: jax.Array, weights: jax.Array | None = None) -> Categorical:
         x = _features(obs, weights if self.weight_conditioned else None, self.normalize_observations)
         x = MLP(self.hidden_sizes, self.activation)(x)
-        logits = nn.Dense(self.num_actions, kernel_init=nn.initializers.orthogonal(0.01))(x)
+        logits = nn.Dense(self.num_actions, kernel_init=orthogonal(0.01))(x)
         return Categorical(logits)
 
 
@@ -134,7 +136,7 @@ class GaussianActor(nn.Module):
     def __call__(self, obs: jax.Array, weights: jax.Array | None = None) -> DiagGaussian:
         x = _features(obs, weights if self.weight_conditioned else None, self.normalize_observations)
         x = MLP(self.hidden_sizes, self.activation)(x)
-        mean = nn.Dense(self.action_dim, kernel_init=nn.initializers.orthogonal(0.01))(x)
+        mean = nn.Dense(self.action_dim, kernel_init=orthogonal(0.01))(x)
         log_std = self.param("log_std", nn.initializers.constant(self.log_std_init), (self.action_dim,))
         return DiagGaussian(mean, log_std)
 
@@ -152,7 +154,7 @@ class VectorCritic(nn.Module):
     def __call__(self, obs: jax.Array, weights: jax.Array | None = None) -> jax.Array:
         x = _features(obs, weights if self.weight_conditioned else None, self.normalize_observations)
         x = MLP(self.hidden_sizes, self.activation)(x)
-        return nn.Dense(self.reward_dim, kernel_init=nn.initializers.orthogonal(1.0))(x)
+        return nn.Dense(self.reward_dim, kernel_init=orthogonal(1.0))(x)
 
 
 ACTORS: tuple[str, ...] = ("categorical", "gaussian")
