@@ -6,16 +6,18 @@
 | weight init          | `weight_init`: uniform (Riesz s-energy), random (Dirichlet(1)), onehot |
 | weight adaptation    | `weight_adaptation`: none or psa (`psa_delta`)                  |
 | neighbourhood        | `neighborhood_size`                                             |
-| cooperation          | `cooperation`: none or transfer (parameter transfer to neighbours) |
-| base learner         | `ppo` section (actor kind, network, PPO numbers)                |
+| cooperation          | `cooperation`: none, transfer (parameter transfer to neighbours), shared_buffer (SAC) |
+| base learner         | `learner`: ppo or sac, with its section `ppo` / `sac` (actor kind, network, numbers) |
 | environment          | `env` (a `morl.envs` id) and `env_kwargs` ("key=value" strings)  |
 | reward shaping       | `shaping`: transform names applied in order (see `morl.shaping`) |
 | archive              | `archive_capacity`, fed every `eval_period` iterations          |
 
 The budget `total_steps` counts environment steps summed over the whole population.
-One *iteration* is one PPO update of every member (`pop_size * ppo.num_envs *
-ppo.num_steps` env steps); a *chunk* is `chunk_iterations` iterations in one compiled
-`lax.scan`.
+One *iteration* is one update of every member: with PPO `pop_size * ppo.num_envs *
+ppo.num_steps` env steps (then the PPO epochs), with SAC `pop_size * sac.num_envs *
+sac.rollout_steps` env steps (then `sac.gradient_steps` gradient steps); a *chunk* is
+`chunk_iterations` iterations in one compiled `lax.scan`. Only the chosen learner's
+section is read.
 """
 
 from __future__ import annotations
@@ -50,6 +52,41 @@ class PPOSection:
 
 
 @dataclasses.dataclass(frozen=True)
+class SACSection:
+    """The base learner's settings with `learner: sac` (docs/learners_sac_pmoe.md).
+
+    Structure (static): per member and iteration `rollout_steps` steps of `num_envs` envs
+    go into the replay buffer, then `gradient_steps` gradient steps on batches of
+    `batch_size`; random actions and no learning until `learning_starts` env steps (per
+    member). `buffer_size` is one member's buffer, or the population's one buffer with
+    `cooperation: shared_buffer`. `actor`: gaussian (unimodal; categorical on a discrete
+    action space), pmoe or pmoe_gumbel (continuous actions only). Numbers (vmappable):
+    Adam step sizes, `gamma`, Polyak `tau`, `target_entropy` of the automatic temperature
+    (None: -A for a Box of A dims, 0.89 log n for Discrete(n)), `init_alpha`,
+    `gumbel_temperature`."""
+
+    num_envs: int = 4
+    rollout_steps: int = 8
+    gradient_steps: int = 8
+    batch_size: int = 128
+    buffer_size: int = 100_000
+    learning_starts: int = 1_000
+    hidden_sizes: tuple[int, ...] = (256, 256)
+    activation: str = "relu"
+    actor: Literal["gaussian", "pmoe", "pmoe_gumbel"] = "gaussian"
+    num_experts: int = 4
+    weight_conditioned: bool = False
+    actor_lr: float = 3e-4
+    critic_lr: float = 3e-4
+    alpha_lr: float = 3e-4
+    gamma: float = 0.99
+    tau: float = 0.005
+    target_entropy: float | None = None
+    init_alpha: float = 1.0
+    gumbel_temperature: float = 1.0
+
+
+@dataclasses.dataclass(frozen=True)
 class MORLDConfig:
     """MORL/D with the whole population trained at once (see the module docstring)."""
 
@@ -77,7 +114,9 @@ class MORLDConfig:
     max_eval_steps: int = 1000
     archive_capacity: int = 64
     chunk_iterations: int = 10
+    learner: Literal["ppo", "sac"] = "ppo"
     ppo: PPOSection = PPOSection()
+    sac: SACSection = SACSection()
 
     vmappable: ClassVar[tuple[str, ...]] = (
         "ppo.learning_rate",
@@ -87,10 +126,20 @@ class MORLDConfig:
         "ppo.ent_coef",
         "ppo.vf_coef",
         "ppo.max_grad_norm",
+        "sac.actor_lr",
+        "sac.critic_lr",
+        "sac.alpha_lr",
+        "sac.gamma",
+        "sac.tau",
+        "sac.target_entropy",
+        "sac.init_alpha",
+        "sac.gumbel_temperature",
     )
 
     @property
     def steps_per_iteration(self) -> int:
+        if self.learner == "sac":
+            return self.pop_size * self.sac.num_envs * self.sac.rollout_steps
         return self.pop_size * self.ppo.num_envs * self.ppo.num_steps
 
     @property
@@ -115,9 +164,11 @@ class MORLDConfig:
                 not (self.weight_adaptation == "psa" and self.pop_size < 2),
                 "weight_adaptation='psa' needs pop_size >= 2 (PSA compares members with their neighbours on the front)",
             ),
+            (self.learner in ("ppo", "sac"), f"learner={self.learner!r} must be 'ppo' or 'sac'"),
             (
-                self.cooperation != "shared_buffer",
-                "cooperation='shared_buffer' needs an off-policy learner (SAC); the PPO learner has no replay buffer",
+                self.cooperation != "shared_buffer" or self.learner == "sac",
+                f"cooperation='shared_buffer' needs an off-policy learner (learner: sac); "
+                f"learner={self.learner!r} has no replay buffer",
             ),
             (
                 0 <= self.neighborhood_size < max(self.pop_size, 1),
@@ -143,6 +194,34 @@ class MORLDConfig:
                 f"ref_point={self.ref_point} has {len(self.ref_point or ())} entries; {self.env} has {reward_dim} objectives",
             ),
         ]
+        if self.learner == "sac":
+            checks += self._sac_checks()
         for ok, message in checks:
             if not ok:
                 raise ValueError(f"MORLDConfig: {message}")
+
+    def _sac_checks(self) -> list[tuple[bool, str]]:
+        sac = self.sac
+        shared = self.cooperation == "shared_buffer"
+        per_iteration = sac.num_envs * sac.rollout_steps * (self.pop_size if shared else 1)
+        checks = [
+            (getattr(sac, name) >= 1, f"sac.{name}={getattr(sac, name)} must be >= 1")
+            for name in ("num_envs", "rollout_steps", "gradient_steps", "batch_size", "buffer_size")
+        ]
+        checks += [
+            (sac.learning_starts >= 0, f"sac.learning_starts={sac.learning_starts} must be >= 0"),
+            (
+                sac.buffer_size >= per_iteration,
+                f"sac.buffer_size={sac.buffer_size} is smaller than one iteration's {per_iteration} transitions"
+                + (" (the whole population writes into the shared buffer)" if shared else ""),
+            ),
+        ]
+        checks += [
+            (getattr(sac, name) > 0, f"sac.{name}={getattr(sac, name)} must be > 0")
+            for name in ("actor_lr", "critic_lr", "alpha_lr", "init_alpha", "gumbel_temperature")
+        ]
+        checks += [
+            (0.0 <= getattr(sac, name) <= 1.0, f"sac.{name}={getattr(sac, name)} must lie in [0, 1]")
+            for name in ("gamma", "tau")
+        ]
+        return checks

@@ -2,17 +2,19 @@
 
 One iteration (`_iteration`), all inside `jit`:
 
-    members = vmap(ppo.update)(members)                  # every member, its own weights
+    members = learner.update(members)                    # every member, its own weights (vmap)
     every eval_period iterations:
-        returns = vmap(ppo.evaluate)(members)             # deterministic, discounted (eval_gamma)
+        returns = learner.evaluate(members)               # deterministic, discounted (eval_gamma)
         archive = archive_insert(archive, returns, ...)   # Pareto archive with the actors' params
         ideal   = max(ideal, max(archive) + tau)          # Tchebycheff's z*
         weights = psa(weights, returns, archive)          # weight adaptation (optional)
         members = transfer(members, best_neighbour(...))  # cooperation (optional)
 
-`run_chunk` scans `chunk_iterations` iterations; the host only loops over chunks for
-logging and checkpoints. With `num_runs=R` the same program is vmapped over R seeds
-(and per-run hyperparameters), so a sweep is one compile.
+`learner` is the base learner behind one population interface (learners.py): PPO, or SAC
+whose members may share one replay buffer. `run_chunk` scans `chunk_iterations`
+iterations; the host only loops over chunks for logging and checkpoints. With `num_runs=R`
+the same program is vmapped over R seeds (and per-run hyperparameters), so a sweep is one
+compile.
 """
 
 from __future__ import annotations
@@ -26,10 +28,10 @@ import numpy as np
 from flax import struct
 
 from morl import envs
-from morl.agents import ppo
 from morl.algorithms.api import Front
 from morl.algorithms.morld.config import MORLDConfig
-from morl.algorithms.morld.cooperation import best_neighbour, neighbourhoods, transfer
+from morl.algorithms.morld.cooperation import best_neighbour, neighbourhoods
+from morl.algorithms.morld.learners import make_learner
 from morl.algorithms.morld.weight_adaptation import pareto_simulated_annealing
 from morl.decomposition import weights as weight_sets
 from morl.decomposition.scalarization import Scalarization, make_scalarization
@@ -42,14 +44,15 @@ from morl.shaping.config import make_chain
 class MORLDState:
     """One run's training state (a pytree of arrays; `num_runs` adds a leading axis).
 
-    `members`: the population's `PPOState`s, leading `[pop]` axis; `archive`: Pareto
+    `members`: the base learner's population (`PPOState [pop]`, or `SACPopulation`:
+    `SACState [pop]` and the shared replay buffer if any); `archive`: Pareto
     archive of evaluated returns `[capacity, m]` with payload `weights [m]`, `member`
     (population index), `iteration` and `actor` (the actor's parameters);
     `member_returns [pop, m]`: the latest evaluation; `ideal [m]`: z* for Tchebycheff, the
     best return seen (evaluations and training return estimates) + `ideal_tau`;
     `iteration`: updates done; `rng`."""
 
-    members: ppo.PPOState
+    members: Any
     archive: ParetoArchive
     member_returns: jax.Array
     ideal: jax.Array
@@ -75,38 +78,6 @@ def _scalarization(config: MORLDConfig) -> Scalarization:
     return make_scalarization(config.scalarization, **params)
 
 
-def _ppo_config(config: MORLDConfig) -> ppo.PPOConfig:
-    section = config.ppo
-    return ppo.PPOConfig(
-        num_envs=section.num_envs,
-        num_steps=section.num_steps,
-        num_epochs=section.num_epochs,
-        num_minibatches=section.num_minibatches,
-        hidden_sizes=section.hidden_sizes,
-        activation=section.activation,
-        actor=section.actor,
-        weight_conditioned=section.weight_conditioned,
-        lr_schedule=section.lr_schedule,
-        total_updates=config.total_iterations if section.lr_schedule == "linear" else None,
-        normalize_returns=section.normalize_returns,
-        eval_gamma=config.eval_gamma,
-        max_eval_steps=config.max_eval_steps,
-    )
-
-
-def _ppo_hyper(config: MORLDConfig) -> ppo.PPOHyperparams:
-    section = config.ppo
-    return ppo.PPOHyperparams(
-        learning_rate=section.learning_rate,
-        gamma=section.gamma,
-        gae_lambda=section.gae_lambda,
-        clip_eps=section.clip_eps,
-        ent_coef=section.ent_coef,
-        vf_coef=section.vf_coef,
-        max_grad_norm=section.max_grad_norm,
-    )
-
-
 class MORLDTrainer:
     """The `morl.algorithms.api.Trainer` of MORL/D (see the module docstring)."""
 
@@ -127,7 +98,7 @@ class MORLDTrainer:
         self.hparams = _check_hparams(config, num_runs, hparams)
         self.scalarization = _scalarization(config)
         shaping = make_chain([shaping_entry(text) for text in config.shaping])
-        self.learner = ppo.make(self.env, _ppo_config(config), self.scalarization, shaping)
+        self.learner = make_learner(self.env, config, self.scalarization, shaping)
         self.weights = initial_weights(config, m)
         self.neighbours = (
             np.asarray(neighbourhoods(jnp.asarray(self.weights), config.neighborhood_size))
@@ -149,17 +120,15 @@ class MORLDTrainer:
     def _init_one(self, key: jax.Array, run: jax.Array) -> MORLDState:
         config, m = self.config, self.env.reward_dim
         key_members, key_eval, key_rng = jax.random.split(key, 3)
-        hyper = _ppo_hyper(config)
-        if self.hparams:
-            hyper = hyper.replace(**{name: values[run] for name, values in self.hparams.items()})
+        hyper = self.learner.hyperparams({name: values[run] for name, values in self.hparams.items()})
         hyper = jax.tree_util.tree_map(lambda x: jnp.full((config.pop_size,), x, jnp.float32), hyper)
         weights = jnp.asarray(self.weights)
-        members = jax.vmap(self.learner.init)(jax.random.split(key_members, config.pop_size), weights, hyper)
+        members = self.learner.init(jax.random.split(key_members, config.pop_size), weights, hyper)
         example = {
             "weights": weights[0],
             "member": jnp.int32(0),
             "iteration": jnp.int32(0),
-            "actor": jax.tree_util.tree_map(lambda x: x[0], members.params["actor"]),
+            "actor": jax.tree_util.tree_map(lambda x: x[0], self.learner.actors(members)),
         }
         archive = archive_init(config.archive_capacity, m, example)
         state = MORLDState(
@@ -173,38 +142,36 @@ class MORLDTrainer:
         return self._evaluate_and_cooperate(state, key_eval, adapt=False)
 
     def _evaluate_and_cooperate(self, state: MORLDState, key: jax.Array, adapt: bool = True) -> MORLDState:
-        config, members = self.config, state.members
+        config, learner, members = self.config, self.learner, state.members
         keys = jax.random.split(key, config.pop_size)
-        evaluation = jax.vmap(lambda k, s: self.learner.evaluate(k, s, None, config.eval_episodes))(keys, members)
-        returns = evaluation.discounted
+        returns = learner.evaluate(keys, members, config.eval_episodes).discounted
         payload = {
-            "weights": members.weights,
+            "weights": learner.weights(members),
             "member": jnp.arange(config.pop_size, dtype=jnp.int32),
             "iteration": jnp.full((config.pop_size,), state.iteration, jnp.int32),
-            "actor": members.params["actor"],
+            "actor": learner.actors(members),
         }
         archive = archive_insert(state.archive, returns, payload)
         best = jnp.max(jnp.where(archive.valid[:, None], archive.points, -jnp.inf), axis=0)
         ideal = jnp.maximum(state.ideal, jnp.maximum(best, jnp.max(returns, axis=0)) + config.ideal_tau)
-        members = members.replace(ideal=jnp.broadcast_to(ideal, members.ideal.shape))
+        members = learner.share_ideal(members, ideal)
         if adapt and config.weight_adaptation == "psa":
             new_weights = pareto_simulated_annealing(
-                members.weights, returns, archive.points, archive.valid, config.psa_delta
+                learner.weights(members), returns, archive.points, archive.valid, config.psa_delta
             )
-            members = members.replace(weights=new_weights)
+            members = learner.with_weights(members, new_weights)
         if adapt and self.neighbours is not None:
-            source = best_neighbour(returns, members.weights, ideal, jnp.asarray(self.neighbours), self.scalarization)
-            moved = transfer((members.params, members.opt_state), source)
-            members = members.replace(params=moved[0], opt_state=moved[1])
+            neighbours = jnp.asarray(self.neighbours)
+            source = best_neighbour(returns, learner.weights(members), ideal, neighbours, self.scalarization)
+            members = learner.transfer(members, source)
         return state.replace(members=members, archive=archive, member_returns=returns, ideal=ideal)
 
     def _iteration(self, state: MORLDState, _: Any) -> tuple[MORLDState, dict[str, jax.Array]]:
-        members, metrics = jax.vmap(self.learner.update)(state.members)
+        members, metrics = self.learner.update(state.members)
         # z* = best seen + tau also over the training returns the SER gradient is evaluated
-        # at (NaN: no episode ended); otherwise sign(z* - G) flips and pushes returns down.
-        seen = jnp.max(jnp.nan_to_num(metrics["discounted_return"], nan=-jnp.inf), axis=0)
-        ideal = jnp.maximum(state.ideal, seen + self.config.ideal_tau)
-        members = members.replace(ideal=jnp.broadcast_to(ideal, members.ideal.shape))
+        # at (PPO); otherwise sign(z* - G) flips and pushes returns down.
+        ideal = jnp.maximum(state.ideal, self.learner.best_train_return(metrics) + self.config.ideal_tau)
+        members = self.learner.share_ideal(members, ideal)
         rng, key_eval = jax.random.split(state.rng)
         state = state.replace(members=members, ideal=ideal, iteration=state.iteration + 1, rng=rng)
         state = jax.lax.cond(
@@ -213,13 +180,7 @@ class MORLDTrainer:
             lambda s: s,
             state,
         )
-        summary = {
-            "policy_objective": jnp.mean(metrics["policy_objective"]),
-            "value_loss": jnp.mean(metrics["value_loss"]),
-            "entropy": jnp.mean(metrics["entropy"]),
-            "train_episode_return": jnp.nanmean(metrics["episode_return"], axis=0),
-        }
-        return state, summary
+        return state, self.learner.summary(metrics)
 
     def _chunk(self, state: MORLDState) -> tuple[MORLDState, dict[str, jax.Array]]:
         state, history = jax.lax.scan(self._iteration, state, None, self.config.chunk_iterations)
@@ -266,11 +227,11 @@ class MORLDTrainer:
             raise ValueError(f"member={member} is not in the archive (valid ids: {np.flatnonzero(np.asarray(archive.valid)).tolist()})")
         actor = jax.tree_util.tree_map(lambda x: x[member], archive.payload["actor"])
         weights = archive.payload["weights"][member]
-        return jax.tree_util.Partial(self._deterministic_act, {"actor": actor}, weights)
+        return jax.tree_util.Partial(self._deterministic_act, actor, weights)
 
-    def _deterministic_act(self, params: Any, weights: jax.Array, obs: jax.Array, key: jax.Array) -> jax.Array:
+    def _deterministic_act(self, actor: Any, weights: jax.Array, obs: jax.Array, key: jax.Array) -> jax.Array:
         """A bound method, so every member's `Partial` shares one compiled rollout."""
-        return self.learner.act(params, obs, weights, key, deterministic=True)
+        return self.learner.act(actor, weights, obs, key)
 
 
 def shaping_entry(text: str) -> dict[str, Any]:
@@ -298,10 +259,13 @@ def _check_hparams(
     for name, values in (hparams or {}).items():
         if name not in MORLDConfig.vmappable:
             raise ValueError(f"hparams: '{name}' is not vmappable; vmappable fields: {', '.join(MORLDConfig.vmappable)}")
+        section, _, field = name.partition(".")
+        if section != config.learner:
+            raise ValueError(f"hparams: '{name}' belongs to the {section} section, but learner={config.learner!r}")
         values = np.asarray(values, np.float32)
         if values.shape != (num_runs,):
             raise ValueError(f"hparams['{name}'] has shape {values.shape}, expected ({num_runs},)")
-        out[name.removeprefix("ppo.")] = jnp.asarray(values)
+        out[field] = jnp.asarray(values)
     return out
 
 
