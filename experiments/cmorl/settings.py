@@ -27,13 +27,15 @@ from morl.algorithms.cmorl import CMORLConfig, PPOSection
 # small discrete tasks: a short rollout so the budget holds several extension rounds
 SMALL = PPOSection(num_envs=8, num_steps=32, num_epochs=4, num_minibatches=4, learning_rate=1e-3, gamma=0.99,
                    ent_coef=0.05, max_eval_steps=500)
-LONG = PPOSection(num_envs=8, num_steps=64, num_epochs=4, num_minibatches=4, learning_rate=3e-4, gamma=0.995,
-                  ent_coef=0.01, normalize_returns=True, max_eval_steps=500)
+# longer tasks: the public code's PPO numbers (10 epochs x 32 minibatches, lr 3e-4, gamma 0.995, no entropy
+# bonus, running normalisation of observations and of each objective's reward) on a shorter rollout
+LONG = PPOSection(num_envs=8, num_steps=64, num_epochs=10, num_minibatches=32, learning_rate=3e-4, gamma=0.995,
+                  ent_coef=0.0, normalize_returns=True, normalize_observations=True, max_eval_steps=500)
 
 SETTINGS: dict[str, CMORLConfig] = {
     "deep-sea-treasure-v0": CMORLConfig(
         env="deep-sea-treasure-v0", total_steps=200_000, init_steps=100_000, ref_point=(0.0, -25.0), eval_gamma=0.99,
-        num_policies=3, eval_interval=5, extension_updates=10, ppo=SMALL,
+        num_policies=3, eval_interval=5, extension_updates=5, ppo=SMALL,
     ),
     "deep-sea-treasure-concave-v0": CMORLConfig(
         env="deep-sea-treasure-concave-v0", total_steps=200_000, init_steps=100_000, ref_point=(0.0, -25.0),

@@ -63,6 +63,7 @@ class PPOSection:
     activation: str = "tanh"
     actor: str | None = None
     normalize_returns: bool = False
+    normalize_observations: bool = False
     lr_schedule: str = "constant"
     max_eval_steps: int = 1000
     learning_rate: float = 3e-4
@@ -80,7 +81,8 @@ class PPOSection:
             num_minibatches=self.num_minibatches, hidden_sizes=self.hidden_sizes, activation=self.activation,
             actor=self.actor, lr_schedule=self.lr_schedule,
             total_updates=total_updates if self.lr_schedule == "linear" else None,
-            normalize_returns=self.normalize_returns, eval_gamma=eval_gamma, max_eval_steps=self.max_eval_steps,
+            normalize_returns=self.normalize_returns, normalize_observations=self.normalize_observations,
+            eval_gamma=eval_gamma, max_eval_steps=self.max_eval_steps,
         )
 
     def hyperparams(self) -> PPOHyperparams:
