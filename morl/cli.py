@@ -3,6 +3,7 @@
     morl train                                   # the README's main job (MORL/D, deep-sea-treasure)
     morl train morld --env deep-sea-treasure-v0 --steps 50000 --seed 1 --out runs/dst
     morl train --config exp.yaml --set ppo.learning_rate=1e-3 --seeds 8
+    morl train --seeds 8 --devices 2            # the 8 seeds split over 2 devices
     morl train --resume runs/dst
     morl eval runs/dst
     morl plot runs/a runs/b --out fig.png
@@ -55,7 +56,8 @@ def experiment_from_args(args: argparse.Namespace) -> tuple[Any, Path]:
     overrides: list[tuple[str, Any]] = []
     if args.algorithm is not None:
         overrides.append(("algorithm", args.algorithm))
-    for flag, key in (("env", "env"), ("steps", "total_steps"), ("seed", "seed"), ("seeds", "num_seeds")):
+    flags = (("env", "env"), ("steps", "total_steps"), ("seed", "seed"), ("seeds", "num_seeds"), ("devices", "devices"))
+    for flag, key in flags:
         value = getattr(args, flag)
         if value is not None:
             overrides.append((key, value))
@@ -272,6 +274,9 @@ def parser() -> argparse.ArgumentParser:
     train.add_argument("--steps", type=int, help="env-step budget per run (sets algo.total_steps)")
     train.add_argument("--seed", type=int, help="first seed (default 0)")
     train.add_argument("--seeds", type=int, help="number of seeds run in one compiled program")
+    train.add_argument(
+        "--devices", type=int, help="split the seeds (or else the population) over this many devices (CPU: host devices)"
+    )
     train.add_argument(
         "--grid", action="append", default=[], metavar="KEY=V1,V2", help="grid over a vmappable field (repeatable)"
     )

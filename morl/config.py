@@ -1,7 +1,7 @@
 """Typed experiment configs: frozen dataclasses loaded from YAML or Python, overridable by
 dotted keys, validated before anything is written or compiled.
 
-An experiment is `Experiment(algorithm, seed, num_seeds, grid, log, algo)`, where `algo`
+An experiment is `Experiment(algorithm, seed, num_seeds, grid, devices, log, algo)`, where `algo`
 is the registered algorithm's own config dataclass (see `morl.algorithms.api`). In YAML:
 
     algorithm: morld
@@ -66,12 +66,15 @@ class LogConfig:
 class Experiment:
     """A whole `morl train` job. Runs: every point of `grid` (a Cartesian product over
     vmappable fields) times `num_seeds` seeds `seed, seed+1, ...`; more than one run
-    trains in one compiled program (`make_trainer(config, num_runs=...)`)."""
+    trains in one compiled program (`make_trainer(config, num_runs=...)`). `devices`:
+    how many devices the runs (or the population) are split over (`morl.parallel`); a
+    property of the machine, not of the experiment, so a run may resume with another."""
 
     algorithm: str = "morld"
     seed: int = 0
     num_seeds: int = 1
     grid: dict[str, tuple[float, ...]] = field(default_factory=dict)
+    devices: int = 1
     log: LogConfig = LogConfig()
     algo: Any = None  # the algorithm's config dataclass; None: its defaults
 
@@ -167,6 +170,8 @@ def build(raw: Mapping[str, Any] | None = None, overrides: Iterable[tuple[str, A
 def _check_experiment(experiment: Experiment) -> None:
     if experiment.num_seeds < 1:
         raise ConfigError(f"config key 'num_seeds' must be >= 1, got {experiment.num_seeds}")
+    if experiment.devices < 1:
+        raise ConfigError(f"config key 'devices' must be >= 1, got {experiment.devices}")
     log = experiment.log
     for key in ("checkpoint_every", "keep_checkpoints", "metrics_every", "eu_weights"):
         value = getattr(log, key)

@@ -15,6 +15,7 @@ chunk k writes the same metrics and front as the uninterrupted run.
 from __future__ import annotations
 
 import dataclasses
+import inspect
 import threading
 import time
 from collections.abc import Mapping
@@ -90,14 +91,25 @@ def prepare(experiment: Experiment, run_dir: str | Path, *, resume: bool = False
             raise ConfigError(
                 f"cannot resume '{run_dir}' with a different config: '{key}' differs from the stored config.yaml"
             )
-        experiment = dataclasses.replace(stored, log=experiment.log)
+        experiment = dataclasses.replace(stored, log=experiment.log, devices=experiment.devices)
     runs = run_points(experiment)
     seeds = tuple(seed for seed, _ in runs)
     grid_points = tuple(point for _, point in runs)
     num_runs = None if len(runs) == 1 and not experiment.grid else len(runs)
     hparams = {k.removeprefix("algo."): np.array([p[k] for p in grid_points]) for k in experiment.grid} or None
     algorithm = get_algorithm(experiment.algorithm)
-    trainer = algorithm.make_trainer(experiment.algo, num_runs=num_runs, hparams=hparams)
+    layout: dict[str, int] = {}
+    if experiment.devices > 1:
+        from morl import parallel
+
+        if "devices" not in inspect.signature(algorithm.make_trainer).parameters:
+            raise ConfigError(f"algorithm '{experiment.algorithm}' cannot split over devices; set devices=1")
+        try:
+            parallel.request_cpu_devices(experiment.devices)
+        except RuntimeError as err:
+            raise ConfigError(str(err)) from None
+        layout["devices"] = experiment.devices
+    trainer = algorithm.make_trainer(experiment.algo, num_runs=num_runs, hparams=hparams, **layout)
     m = trainer.env.reward_dim
     ref = experiment.algo.ref_point
     if len(ref) != m:
@@ -107,7 +119,7 @@ def prepare(experiment: Experiment, run_dir: str | Path, *, resume: bool = False
 
 def _comparable(experiment: Experiment) -> Experiment:
     log = dataclasses.replace(experiment.log, **{k.split(".")[1]: False for k in RESUME_FREE_KEYS})
-    return dataclasses.replace(experiment, log=log)
+    return dataclasses.replace(experiment, log=log, devices=1)
 
 
 def run_keys(job: Job) -> Any:

@@ -9,6 +9,7 @@ import sys
 import time
 from pathlib import Path
 
+import jax
 import moocore
 import numpy as np
 import pytest
@@ -253,3 +254,17 @@ def test_sigkill_and_resume_matches_uninterrupted_for_real_algorithms(tmp_path, 
     for row in rundir.read_csv(cut / "eval.csv"):
         again, stored = [float(row[f"eval{j}"]) for j in (0, 1)], [float(row[f"stored{j}"]) for j in (0, 1)]
         np.testing.assert_allclose(again, stored, atol=1e-4)
+
+
+def test_devices_are_checked_before_anything_is_written(tmp_path, capsys):
+    assert train("--devices", "2", "--out", str(tmp_path / "a")) == 2
+    assert "algorithm 'fake' cannot split over devices" in capsys.readouterr().err
+    # once JAX's backend runs with one CPU device, asking for more is refused
+    if len(jax.devices()) > 1:
+        pytest.skip("this process already has several devices")
+    morld = ["train", "morld", "--steps", "1000", "--out", str(tmp_path / "b")]
+    assert cli.main([*morld, "--devices", "2"]) == 2
+    assert "devices=2: JAX already started with 1 device" in capsys.readouterr().err
+    assert cli.main([*morld, "--devices", "0"]) == 2
+    assert "'devices' must be >= 1" in capsys.readouterr().err
+    assert not any(tmp_path.iterdir())

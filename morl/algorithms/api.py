@@ -31,7 +31,7 @@ config. Fields that may differ between the runs of one compiled sweep (learning 
 beta, temperatures: numbers, not shapes) are listed by dotted name in a class attribute
 `vmappable: ClassVar[tuple[str, ...]] = ("ppo.learning_rate", ...)`.
 
-Rules for `make_trainer(config, *, num_runs=None, hparams=None) -> Trainer`:
+Rules for `make_trainer(config, *, num_runs=None, hparams=None, devices=None) -> Trainer`:
 - Validate the config and raise `ValueError` with one line naming the bad value. Do not
   compile or run anything: the workflow calls it before creating the run directory.
 - `num_runs=None`: one run; `init` takes one key, the state has no extra axis.
@@ -45,6 +45,11 @@ Rules for `make_trainer(config, *, num_runs=None, hparams=None) -> Trainer`:
   `config_cls.vmappable` (only with `num_runs`); the value in `config` is then ignored
   for that field. Build such fields as arrays inside the state or the vmapped closure.
   Raise `ValueError` for a field that is not vmappable.
+- `devices`: None or 1, one device; D > 1, the state laid out over the first D devices
+  with `morl.parallel.placement(D, num_runs=..., population=...)` and the programs
+  compiled with `parallel.jit_init` / `parallel.jit_step` (split runs when D divides
+  them, else split members; an error before compiling when neither divides). A layout
+  never changes the results beyond float reassociation.
 An algorithm that does not support `num_runs` / `hparams` yet raises
 `NotImplementedError("<name>: num_runs is not supported yet")`; the workflow reports it.
 

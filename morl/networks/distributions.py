@@ -8,11 +8,13 @@ and event shape `[d]` (`log_prob` and `entropy` sum over the event axis).
 
 from __future__ import annotations
 
+import math
+
 import jax
 import jax.numpy as jnp
 from flax import struct
 
-_LOG_2PI = jnp.log(2.0 * jnp.pi)
+_LOG_2PI = math.log(2.0 * math.pi)  # a Python float: importing must not start the JAX backend
 
 
 @struct.dataclass

@@ -31,6 +31,7 @@ Actor kinds, chosen by the learners' `actor` config field (`ACTOR_KINDS`):
 
 from __future__ import annotations
 
+import math
 from typing import Sequence
 
 import flax.linen as nn
@@ -43,7 +44,7 @@ from morl.networks.mlp import MLP, network_input
 LOG_STD_MIN = -20.0
 LOG_STD_MAX = 2.0
 ACTOR_KINDS: tuple[str, ...] = ("gaussian", "pmoe", "pmoe_gumbel")
-_LOG_2PI = jnp.log(2.0 * jnp.pi)
+_LOG_2PI = math.log(2.0 * math.pi)  # a Python float: importing must not start the JAX backend
 _ATANH_LIMIT = 1.0 - 1e-6
 
 

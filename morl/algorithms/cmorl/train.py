@@ -31,6 +31,7 @@ import jax.numpy as jnp
 import numpy as np
 from flax import struct
 
+from morl import parallel
 from morl.agents import ppo
 from morl.agents.ppo.config import PPOHyperparams
 from morl.agents.ppo.losses import vector_gae
@@ -89,7 +90,13 @@ class CMORLState:
 class CMORLTrainer:
     """The `morl.algorithms.api.Trainer` of C-MORL (see the module docstring)."""
 
-    def __init__(self, config: CMORLConfig, num_runs: int | None = None, hparams: Mapping[str, Any] | None = None):
+    def __init__(
+        self,
+        config: CMORLConfig,
+        num_runs: int | None = None,
+        hparams: Mapping[str, Any] | None = None,
+        devices: int | None = None,
+    ):
         if not isinstance(config, CMORLConfig):
             raise TypeError(f"make_trainer needs a CMORLConfig, got {type(config).__name__}")
         if num_runs is not None and (not isinstance(num_runs, (int, np.integer)) or num_runs < 1):
@@ -130,9 +137,10 @@ class CMORLTrainer:
 
         batched = num_runs is not None
         runs = jax.vmap if batched else (lambda fn: fn)
-        self._init = jax.jit(runs(self._init_one))
-        self._init_chunk = jax.jit(runs(self._init_chunk_one), donate_argnums=0)
-        self._ext_round = jax.jit(runs(self._ext_round_one), donate_argnums=0)
+        self.placement = parallel.placement(devices, num_runs=num_runs, population=config.num_policies)
+        self._init = parallel.jit_init(runs(self._init_one), self.placement)
+        self._init_chunk = parallel.jit_step(runs(self._init_chunk_one), self.placement, donate=True)
+        self._ext_round = parallel.jit_step(runs(self._ext_round_one), self.placement, donate=True)
 
     # --- the Trainer protocol ------------------------------------------------------------
     def init(self, key: jax.Array) -> CMORLState:
@@ -380,10 +388,16 @@ class CMORLTrainer:
 
 
 def make_trainer(
-    config: CMORLConfig, *, num_runs: int | None = None, hparams: Mapping[str, Any] | None = None
+    config: CMORLConfig,
+    *,
+    num_runs: int | None = None,
+    hparams: Mapping[str, Any] | None = None,
+    devices: int | None = None,
 ) -> CMORLTrainer:
-    """Validate `config` and build the trainer (nothing compiles until the first call)."""
-    return CMORLTrainer(config, num_runs, hparams)
+    """Validate `config` and build the trainer (nothing compiles until the first call);
+    `devices` > 1 splits the runs or the init-stage population over that many devices
+    (`morl.parallel`)."""
+    return CMORLTrainer(config, num_runs, hparams, devices)
 
 
 # --- small helpers -----------------------------------------------------------------------

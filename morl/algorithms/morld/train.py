@@ -14,7 +14,8 @@ One iteration (`_iteration`), all inside `jit`:
 whose members may share one replay buffer. `run_chunk` scans `chunk_iterations`
 iterations; the host only loops over chunks for logging and checkpoints. With `num_runs=R`
 the same program is vmapped over R seeds (and per-run hyperparameters), so a sweep is one
-compile.
+compile. With `devices=D` the runs (or,
+when D does not divide R, the members) are split over D devices (`morl.parallel`).
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ import jax.numpy as jnp
 import numpy as np
 from flax import struct
 
-from morl import envs
+from morl import envs, parallel
 from morl.algorithms.api import Front
 from morl.algorithms.morld.config import MORLDConfig
 from morl.algorithms.morld.cooperation import best_neighbour, neighbourhoods
@@ -87,6 +88,7 @@ class MORLDTrainer:
         *,
         num_runs: int | None = None,
         hparams: Mapping[str, np.ndarray] | None = None,
+        devices: int | None = None,
     ):
         if not isinstance(config, MORLDConfig):
             raise TypeError(f"config must be a MORLDConfig, got {type(config).__name__}")
@@ -106,8 +108,9 @@ class MORLDTrainer:
             else None
         )
         self.env_steps_per_chunk = config.steps_per_iteration * config.chunk_iterations
-        self._run_chunk = jax.jit(self._vmap_runs(self._chunk))
-        self._init = jax.jit(self._vmap_runs(self._init_one, with_index=True))
+        self.placement = parallel.placement(devices, num_runs=self.num_runs, population=config.pop_size)
+        self._run_chunk = parallel.jit_step(self._vmap_runs(self._chunk), self.placement)
+        self._init = parallel.jit_init(self._vmap_runs(self._init_one, with_index=True), self.placement)
 
     # --- the compiled program ---------------------------------------------------------
     def _vmap_runs(self, fn, with_index: bool = False):
@@ -270,7 +273,12 @@ def _check_hparams(
 
 
 def make_trainer(
-    config: MORLDConfig, *, num_runs: int | None = None, hparams: Mapping[str, np.ndarray] | None = None
+    config: MORLDConfig,
+    *,
+    num_runs: int | None = None,
+    hparams: Mapping[str, np.ndarray] | None = None,
+    devices: int | None = None,
 ) -> MORLDTrainer:
-    """Validate `config` and build the MORL/D trainer (nothing is compiled yet)."""
-    return MORLDTrainer(config, num_runs=num_runs, hparams=hparams)
+    """Validate `config` and build the MORL/D trainer (nothing is compiled yet); `devices`
+    > 1 splits the runs or the population over that many devices (`morl.parallel`)."""
+    return MORLDTrainer(config, num_runs=num_runs, hparams=hparams, devices=devices)
