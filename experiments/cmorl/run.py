@@ -99,6 +99,7 @@ def run(env_id: str, algo: str, seeds: int, seed: int = 0) -> dict:
         "ref_point": ref.tolist(),
         "eval_gamma": cmorl.eval_gamma,
         "eu_weights": int(len(eu_weights(m))),
+        "config": repr(config),
         "results": per_seed,
     }
 
