@@ -3,6 +3,7 @@
 MORL/D (train.py) never looks inside a learner's state; it calls a `PopulationLearner`
 on the whole population (a pytree with a leading `[pop]` axis somewhere inside):
 
+    hyper = learner.hyperparams(overrides)                          # the section's numbers (scalars)
     population = learner.init(keys [pop], weights [pop, m], hyper)   # hyper: leaves [pop]
     population, metrics = learner.update(population)                 # one iteration of every member
     result = learner.evaluate(keys [pop], population, episodes)      # EvalResult, leaves [pop, ...]
