@@ -9,6 +9,13 @@ ratio of the two programs, are the more stable figures.
 
     .venv/bin/python benchmarks/learner_throughput.py
     .venv/bin/python benchmarks/learner_throughput.py --envs deep-sea-treasure-v0 --pop 16 --hidden 32,32
+    XLA_FLAGS=--xla_cpu_multi_thread_eigen=false .venv/bin/python benchmarks/learner_throughput.py \
+        --envs deep-sea-treasure-v0 --pop 16 64 --hidden 32,32 --devices 2
+
+`--devices D` splits the population over D devices (`morl.parallel`; on CPU, D host
+devices, each running its share of the members on its own thread); the env-only program
+stays on one device. With several CPU devices, XLA's intra-op thread pool is best switched
+off (`--xla_cpu_multi_thread_eigen=false`): each device then runs on one core.
 """
 
 from __future__ import annotations
@@ -21,6 +28,7 @@ import jax
 import jax.numpy as jnp
 
 import morl
+from morl import parallel
 from morl.agents import ppo
 from morl.envs.wrappers import AutoReset, EpisodeStatistics
 
@@ -37,17 +45,19 @@ def _time(fn, *args, repeats: int) -> tuple[float, float]:
     return wall, cpu
 
 
-def ppo_rate(env, config: ppo.PPOConfig, pop: int, updates: int, repeats: int) -> tuple[float, float]:
+def ppo_rate(env, config: ppo.PPOConfig, pop: int, updates: int, repeats: int, devices: int = 1) -> tuple[float, float]:
     learner = ppo.make(env, config)
     weights = jax.random.dirichlet(jax.random.key(1), jnp.ones(env.reward_dim), (pop,))
-    states = jax.jit(jax.vmap(learner.init))(jax.random.split(jax.random.key(0), pop), weights)
+    layout = parallel.placement(devices, num_runs=None, population=pop)
+    init = parallel.jit_init(jax.vmap(learner.init), layout)
+    states = init(jax.random.split(jax.random.key(0), pop), weights)
 
-    @jax.jit
-    def run(states):
+    def updates_of(states):
         # Return the whole state so XLA cannot drop any of the work.
-        return jax.lax.scan(lambda s, _: jax.vmap(learner.update)(s), states, None, updates)[0]
+        return jax.lax.scan(lambda s, _: jax.vmap(learner.update)(s), states, None, updates)
 
-    wall, cpu = _time(run, states, repeats=repeats)
+    run = parallel.jit_step(updates_of, layout)
+    wall, cpu = _time(lambda s: run(s)[0], states, repeats=repeats)
     steps = pop * updates * config.batch_size
     return steps / wall, steps / cpu
 
@@ -92,11 +102,13 @@ def main() -> None:
         "--hidden", nargs="+", default=["64,64", "32,32"],
         help="hidden sizes of actor and critic, one comma-separated setting per run (64,64 is PPOConfig's default)",
     )
+    parser.add_argument("--devices", type=int, default=1, help="split the population over this many devices")
     args = parser.parse_args()
+    parallel.request_cpu_devices(args.devices)
     base = ppo.PPOConfig(
         num_envs=args.num_envs, num_steps=args.num_steps, num_epochs=args.epochs, num_minibatches=args.minibatches
     )
-    print(f"jax {jax.__version__} on {jax.devices()[0].platform}; PPO {base.num_envs} envs x {base.num_steps} steps, "
+    print(f"jax {jax.__version__} on {args.devices} {jax.devices()[0].platform} device(s); PPO {base.num_envs} envs x {base.num_steps} steps, "
           f"{base.num_epochs} epochs x {base.num_minibatches} minibatches, tanh MLPs")
     print("steps/s: wall clock; steps/cpu-s: per CPU-second of this process (all threads), which other")
     print("processes sharing the CPU disturb less; x2 estimates a dedicated 2-core machine if both cores are used.")
@@ -110,7 +122,7 @@ def main() -> None:
         for hidden in args.hidden:
             config = dataclasses.replace(base, hidden_sizes=tuple(int(h) for h in hidden.split(",")))
             for pop in args.pop:
-                learn, learn_cpu = ppo_rate(env, config, pop, args.updates, args.repeats)
+                learn, learn_cpu = ppo_rate(env, config, pop, args.updates, args.repeats, args.devices)
                 only, only_cpu = env_rate(env, config, pop, args.updates, args.repeats)
                 print(
                     f"{env_id:<22}{hidden:>6}{pop:>5}{learn:>13,.0f}{learn_cpu:>17,.0f}{only:>13,.0f}{only_cpu:>17,.0f}"

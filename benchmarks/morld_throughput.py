@@ -26,7 +26,7 @@ from morl.algorithms.morld import MORLDConfig, make_trainer
 EVAL_GAMMA = {"minecart-v0": 0.98}
 
 
-def measure(env: str, pop: int, chunk: int, repeats: int) -> dict:
+def measure(env: str, pop: int, chunk: int, repeats: int, devices: int = 1, **overrides) -> dict:
     config = MORLDConfig(
         env=env,
         pop_size=pop,
@@ -34,8 +34,9 @@ def measure(env: str, pop: int, chunk: int, repeats: int) -> dict:
         total_steps=10**12,
         archive_capacity=max(64, pop),
         eval_gamma=EVAL_GAMMA.get(env, 0.99),
+        **overrides,
     )
-    trainer = make_trainer(config)
+    trainer = make_trainer(config, devices=devices)
     start = time.perf_counter()
     state = jax.block_until_ready(trainer.init(jax.random.key(0)))
     state, _ = trainer.run_chunk(state)
@@ -52,6 +53,7 @@ def measure(env: str, pop: int, chunk: int, repeats: int) -> dict:
     return {
         "env": env,
         "pop": pop,
+        "devices": devices,
         "env_steps_per_chunk": steps,
         "steps_per_s": steps / wall,
         "steps_per_cpu_s": steps / cpu,
