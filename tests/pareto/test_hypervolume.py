@@ -160,3 +160,67 @@ def test_monte_carlo_within_four_standard_errors(m: int) -> None:
     assert abs(float(est) - exact) < 4 * float(se)
     est0, se0 = hypervolume_mc(jax.random.key(1), -np.ones((3, m)), ref, 1000)
     assert float(est0) == 0.0 and float(se0) == 0.0
+
+
+def _kernel_3d(pts: np.ndarray, ref: np.ndarray, valid: np.ndarray | None = None) -> float:
+    with jax.enable_x64(True):
+        return float(jax.jit(hypervolume_3d)(pts, ref, valid))
+
+
+@pytest.mark.parametrize("n", [40, 300])
+@pytest.mark.parametrize("tied", ["x", "y", "z", "xyz"])
+def test_3d_kernel_ties_in_every_coordinate_match_moocore(n: int, tied: str) -> None:
+    """Tied coordinates take few values (with -0.0 next to 0.0), plus exact duplicates; at
+    n=300 the anchor pre-filter and the multi-block dominance queries are both in play."""
+    rng = np.random.default_rng(n + len(tied))
+    for sphere in (True, False):
+        pts = np.abs(rng.normal(size=(n, 3)))
+        if sphere:
+            pts /= np.linalg.norm(pts, axis=1, keepdims=True)
+        for axis in ("xyz".index(c) for c in tied):
+            pts[:, axis] = rng.choice([-0.0, 0.0, 0.25, 0.5, 0.75, 1.0], size=n)
+        pts[rng.integers(0, n, size=5)] = pts[1]
+        ref = np.array([-0.0, 0.0, -0.0]) if tied == "xyz" else np.zeros(3)
+        assert _kernel_3d(pts, ref) == pytest.approx(moocore_hv(pts, ref), rel=1e-9, abs=1e-12)
+
+
+def test_3d_kernel_large_fronts_masks_and_vmap() -> None:
+    """n = 2000 on a sphere octant (all non-dominated: full kernel), a cloud (mostly
+    dominated: compacted kernel), masked rows that would dominate everything, and both kinds
+    under vmap (where lax.cond runs both branches)."""
+    rng = np.random.default_rng(7)
+    n = 2000
+    cloud = np.abs(rng.normal(size=(n, 3)))
+    sphere = cloud / np.linalg.norm(cloud, axis=1, keepdims=True)
+    ref = np.zeros(3)
+    for pts in (sphere, cloud):
+        assert _kernel_3d(pts, ref) == pytest.approx(moocore_hv(pts, ref), rel=1e-9)
+    valid = rng.random(n) < 0.8
+    masked = np.where(valid[:, None], cloud, 100.0)
+    assert _kernel_3d(masked, ref, valid) == pytest.approx(moocore_hv(cloud[valid], ref), rel=1e-9)
+    with jax.enable_x64(True):
+        both = jax.jit(jax.vmap(hypervolume_3d, in_axes=(0, None)))(np.stack([sphere, cloud]), ref)
+    assert float(both[0]) == pytest.approx(moocore_hv(sphere, ref), rel=1e-9)
+    assert float(both[1]) == pytest.approx(moocore_hv(cloud, ref), rel=1e-9)
+
+
+@pytest.mark.slow
+def test_3d_kernel_ten_thousand_points() -> None:
+    rng = np.random.default_rng(8)
+    cloud = np.abs(rng.normal(size=(10_000, 3)))
+    for pts in (cloud / np.linalg.norm(cloud, axis=1, keepdims=True), cloud):
+        assert _kernel_3d(pts, np.zeros(3)) == pytest.approx(moocore_hv(pts, np.zeros(3)), rel=1e-9)
+
+
+def test_3d_kernel_size_limit() -> None:
+    with pytest.raises(ValueError, match="at most 65536 points, got 65537"):
+        hypervolume_3d(np.zeros((65537, 3)), np.zeros(3))
+
+
+def test_3d_kernel_float32_without_x64_beyond_dense_sizes() -> None:
+    """Without 64-bit types the kernel sorts several operands instead of packed keys."""
+    rng = np.random.default_rng(9)
+    cloud = np.abs(rng.normal(size=(300, 3))).astype(np.float32)
+    for pts in (cloud / np.linalg.norm(cloud, axis=1, keepdims=True), cloud):
+        expected = moocore_hv(pts.astype(np.float64), np.zeros(3))
+        assert float(jax.jit(hypervolume_3d)(pts, np.zeros(3, np.float32))) == pytest.approx(expected, rel=1e-5)
