@@ -14,8 +14,27 @@ and the extension updates do not explore that far). Tried, in order: 6 init poli
 T_init 0.1 M, evaluations every 10 updates: 355.0 +- 0 (deepest never found); T_init
 0.15 M: 357.2 +- 2.6; beta 0.8: 355.0 +- 0; 3 policies (33 k steps each in T_init, what
 each of MORL/D's 6 members gets in the whole run), 10 updates per extension problem:
-353.7 +- 6.4; the same evaluating every 5 updates: the table's row. MORL/D keeps 6
-members (`MORLD_POP`) and evaluates every 5 iterations too (`eval_period`).
+353.7 +- 6.4; the same evaluating every 5 updates: 359.2 +- 2.1 (one seed missed the
+deepest treasure, one a middle one: 14.07 is reachable only from 14.86's time problem, and
+3 rounds of 5 selections did not get there); 5 updates per extension problem instead
+of 10 (7 rounds instead of 3; 198,400 of the nominal 200,000 steps spent instead of
+180,480): 360.4 +- 0, the whole true front in every seed. MORL/D keeps 6 members
+(`MORLD_POP`) and evaluates every 5 iterations too (`eval_period`).
+
+Minecart and mo-mountaincar (`LONG`) first ran with 4 epochs x 4 minibatches and an
+entropy bonus of 0.01: after minecart's init stage (60 updates of 16 gradient steps at lr
+3e-4) the policies' entropy was still 1.70 of ln 6 = 1.79, and their deterministic
+(argmax) evaluation idled (fuel -1.0, no ore), although a uniformly random policy
+delivers ore in 48 % of its episodes (2,000 episodes; mean length 161 steps): the
+policies had barely moved, exploration was not the problem. With the public code's 10
+epochs x 32 minibatches (one seed each, init stage only): entropy 0.85-1.1 after the init
+stage; with observation normalisation added and no entropy bonus the policies mine
+(full run: HV 470, 11 points; with entropy 0.01, another seed: no ore). On mo-mountaincar
+the same PPO numbers reach the goal in the init stage in both seeds tried (HV 249 k and
+295 k after the init stage alone). The extension cannot leave mo-mountaincar's idle
+point (-86.6, 0, 0) by itself: its push penalties are 0, so the bound on them is 0 and
+any push violates it; the init stage must find the goal. Which of the PPO changes
+matters most was not separated.
 """
 
 from __future__ import annotations
