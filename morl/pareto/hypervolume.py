@@ -68,6 +68,7 @@ def _sort_key(v: Array) -> Array:
 
 
 _DENSE_SORT = 128  # up to this many points, sorting is done by counting (no sort op)
+_SINGLE_BLOCK = 128  # up to this many points, the dominance queries compare all pairs
 
 
 def _count_less(keys: Array) -> Array:
@@ -208,7 +209,7 @@ def _hv3_kernel(pts: Array, ref: Array) -> Array:
     x, y, z = c[0, :, 0], c[0, :, 1], c[0, :, 2]  # in time order from here on
     x_of_xr, y_of_yr = c[1, :, 0], c[2, :, 1]
     time = jnp.arange(n, dtype=jnp.int32)
-    block = n if n <= 64 else (32 if n <= 4096 else 64)
+    block = n if n <= _SINGLE_BLOCK else (32 if n <= 4096 else 64)
     # right neighbour (its y-rank), left neighbour (its x-rank), -(death time)
     w_yr, u_xr, neg_death = _dominance_max(
         jnp.stack([xr_t, yr_t, yr_x[::-1]]), jnp.stack([yr_t, xr_t, -t_x[::-1]]),
