@@ -10,9 +10,9 @@ front.csv, summary.json) plus `results/<name>/timing.json`: the process's wall-c
 (imports, compilation, training, logging: everything) and CPU seconds, measured here.
 The persistent compilation cache is switched off so every wall-clock includes compiling.
 
-`--cpus 0` (the default) pins each process to one core with `taskset`: with five vmapped
-seeds, jaxlib 0.10.2's CPU runtime deadlocks on this 2-core machine at the first
-execution of the init program (2-4 seeds do not; one core never did). See docs/morld.md.
+Each process may use every core (the 5-seed deadlock of the first execution, flax's
+batched LAPACK QR, is gone since commit 5dff53f); `--cpus 0` pins it to a CPU list with
+`taskset` if you want one core per run (the list is recorded in timing.json).
 
 Indicators are the workflow's (summary.json: hypervolume w.r.t. the config's reference
 point, expected utility over 50 evenly spread weights, sparsity, cardinality, IGD and
@@ -97,11 +97,10 @@ def _front(run_dir: Path, run: int, m: int) -> np.ndarray:
 
 def _true_front(config: dict) -> np.ndarray | None:
     from morl import envs
-    from morl.algorithms.morld.train import key_value
+    from morl.envs.registry import parse_kwargs
 
     algo = config["algo"]
-    kwargs = dict(key_value(text, "env_kwargs") for text in algo.get("env_kwargs", []))
-    env = envs.make(algo["env"], **kwargs)
+    env = envs.make(algo["env"], **parse_kwargs(algo.get("env_kwargs", [])))
     return np.asarray(env.pareto_front(algo.get("eval_gamma", 0.99)), float) if env.has_pareto_front else None
 
 
@@ -193,15 +192,17 @@ def write_results() -> Path:
         "Timing: *process* = the whole `morl train` process (imports, compilation, training,",
         "logging), compilation cache off; *loop* = the training loop's wall-clock (summary.json:",
         "includes compiling the chunk program, not the init program); env steps/s = all seeds'",
-        "env steps / loop time; CPU = user+sys seconds of the process. Pinned to one core",
-        "(`taskset -c 0`, see docs/morld.md). The 2-core CPU was shared with other jobs (load",
-        "average at the end of each run in `results/<name>/timing.json`): wall-clock figures are",
-        "pessimistic; CPU µs per env step is the steadier figure.",
+        "env steps / loop time; CPU = user+sys seconds of the process. CPUs: `cpus` in",
+        "`results/<name>/timing.json` (\"0\": pinned to one core with taskset, as every run before",
+        "the 5-seed deadlock fix of commit 5dff53f; \"all\": both cores). The 2-core CPU was shared",
+        "with other jobs (load average at the end of each run in timing.json): wall-clock figures",
+        "are pessimistic; CPU µs per env step is the steadier figure.",
         "",
         "Status of this session's runs (2026-11-27): resource-gathering, minecart and",
         "mo-mountaincar ran the default configuration at 163,840 steps per seed, untuned (minecart",
-        "converged to one policy in every seed). `fruit_tree` ran before the Tchebycheff",
-        "ideal-point fix (docs/morld.md); `dst` (weighted sum) does not use the ideal point.",
+        "converged to one policy in every seed). `fruit_tree` reaches its floor through the",
+        "archive of exploring policies, not through converged members (see the Floors section and",
+        "docs/morld.md); `dst` (weighted sum) does not use the ideal point.",
         "",
     ]
     for table, title in (("results", "## Benchmarks"), ("ablation", "## Ablation: the taxonomy on deep-sea-treasure-concave-v0")):
@@ -269,9 +270,12 @@ def _floors(rows: dict) -> list[str]:
     tree = rows.get("fruit_tree")
     if tree is not None and tree["hv_share"] != "-":
         shares = [100 * r["hypervolume"] / _true_hv(tree) for r in json.loads((RUNS / "fruit_tree" / "summary.json").read_text())["runs"]]
+        final = [sum(seed) for seed in _final_population_hits(tree)]
         out.append(
             f"- fruit-tree depth 6, hypervolume >= 95% of the true front's (origin): {min(shares):.1f}% "
-            f"(worst seed) .. {max(shares):.1f}% (best); met: {'yes' if min(shares) >= 95 else 'NO'}."
+            f"(worst seed) .. {max(shares):.1f}% (best); met: {'yes' if min(shares) >= 95 else 'NO'}. "
+            f"True leaves in the final archive per seed: {' '.join(map(str, tree['found']))}; in the final "
+            f"population (the members' last evaluation): {' '.join(map(str, final))} (of {tree['true_size']})."
         )
     return out + [""]
 
@@ -317,7 +321,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("names", nargs="*", help="YAML stems to run (default: all)")
     parser.add_argument("--table", action="store_true", help="only rebuild RESULTS.md")
-    parser.add_argument("--cpus", default="0", help="taskset CPU list ('' for no pinning)")
+    parser.add_argument("--cpus", default="", help="pin each run to this taskset CPU list (default: no pinning)")
     args = parser.parse_args(argv)
     known = [name for name, _ in SETTINGS]
     unknown = [n for n in args.names if n not in known]
