@@ -5,6 +5,9 @@ morl-baselines (PyTorch) needs its own virtual environment, never the project's:
     python3 -m venv /tmp/mb-venv
     /tmp/mb-venv/bin/pip install torch==2.13.0 morl-baselines
     taskset -c 0 .venv/bin/python benchmarks/vs_morl_baselines.py --pop 8
+    XLA_FLAGS=--xla_cpu_multi_thread_eigen=false .venv/bin/python benchmarks/vs_morl_baselines.py --pop 64 --devices 2
+
+(the second: both libraries on both cores, our population split over 2 host devices)
 
 Ours: `benchmarks/morld_throughput.py`'s measurement (one run, default PPO learner, one
 compiled chunk of `--chunk` updates of every member with evaluation and archive inside,
@@ -75,10 +78,15 @@ def main() -> None:
     parser.add_argument("--mb-steps", type=int, default=2000, help="their timed env steps")
     parser.add_argument("--mb-exchange", type=int, default=500, help="their exchange_every (env steps per turn)")
     parser.add_argument("--mb-eval-episodes", type=int, default=1)
+    parser.add_argument("--devices", type=int, default=1, help="split our population over this many (CPU) devices")
     args = parser.parse_args()
+    if args.devices > 1:
+        from morl import parallel
+
+        parallel.request_cpu_devices(args.devices)
     cores = len(os.sched_getaffinity(0))
-    print(f"{args.env}, population {args.pop}, {cores} core(s) usable, load {os.getloadavg()[0]:.1f}", flush=True)
-    mine = measure(args.env, args.pop, args.chunk, repeats=3)
+    print(f"{args.env}, population {args.pop}, our devices {args.devices}, {cores} core(s) usable, load {os.getloadavg()[0]:.1f}", flush=True)
+    mine = measure(args.env, args.pop, args.chunk, repeats=3, devices=args.devices)
     print(f"morl (JAX) MORL/D:        {mine['steps_per_s']:>10,.0f} env steps/s  {mine['steps_per_cpu_s']:>10,.0f} per CPU-s", flush=True)
     other = theirs(args.mb_python, args.env, args.pop, args.mb_steps, args.mb_exchange, args.mb_eval_episodes)
     print(f"morl-baselines MORL/D:    {other['steps_per_s']:>10,.1f} env steps/s  {other['steps_per_cpu_s']:>10,.1f} per CPU-s", flush=True)

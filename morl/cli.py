@@ -87,6 +87,10 @@ def _train(args: argparse.Namespace) -> int:
     from morl.train_loop import prepare, run
 
     try:
+        if args.distributed:
+            from morl import parallel
+
+            parallel.initialize_distributed()
         experiment, out = experiment_from_args(args)
         if args.print_config:
             print(config.to_yaml(experiment), end="")
@@ -95,7 +99,8 @@ def _train(args: argparse.Namespace) -> int:
     except (UserError, *_USER_ERRORS) as err:
         return _fail(str(err))
     summary = run(job)
-    _print_summary(summary)
+    if job.process_index == 0:
+        _print_summary(summary)
     return 0
 
 
@@ -276,6 +281,12 @@ def parser() -> argparse.ArgumentParser:
     train.add_argument("--seeds", type=int, help="number of seeds run in one compiled program")
     train.add_argument(
         "--devices", type=int, help="split the seeds (or else the population) over this many devices (CPU: host devices)"
+    )
+    train.add_argument(
+        "--distributed",
+        action="store_true",
+        help="multi-host: run this same command on every host with JAX_COORDINATOR_ADDRESS, JAX_NUM_PROCESSES and "
+        "JAX_PROCESS_ID set (or under SLURM); --devices counts every host's devices; process 0 writes the run directory",
     )
     train.add_argument(
         "--grid", action="append", default=[], metavar="KEY=V1,V2", help="grid over a vmappable field (repeatable)"

@@ -76,6 +76,8 @@ def initialize_distributed(
     index = process_id if process_id is not None else _int_env("JAX_PROCESS_ID")
     jax.config.update("jax_cpu_collectives_implementation", "gloo")
     jax.distributed.initialize(coordinator_address=address, num_processes=count, process_id=index)
+    global _distributed
+    _distributed = True
 
 
 def _int_env(name: str) -> int | None:
@@ -83,9 +85,34 @@ def _int_env(name: str) -> int | None:
     return None if value is None else int(value)
 
 
-def is_main_process() -> bool:
-    """True on the process that writes run directories and logs (process 0)."""
-    return jax.process_index() == 0
+_distributed = False  # set by initialize_distributed
+
+
+def process_index() -> int:
+    """This process's index in a multi-host run; 0 otherwise (without starting the backend)."""
+    return jax.process_index() if _distributed else 0
+
+
+def process_count() -> int:
+    """How many processes share the run; 1 unless `initialize_distributed` ran."""
+    return jax.process_count() if _distributed else 1
+
+
+def host_view(tree: Any) -> Any:
+    """`tree` with every array the host can read: on one host, `tree` itself; in a
+    multi-host run, arrays that span other processes' devices are gathered to every
+    process (a collective: every process must call it at the same point). Random keys,
+    which the host never reads, are left as they are."""
+    if not _distributed:
+        return tree
+    from jax.experimental import multihost_utils
+
+    def gather(x: Any) -> Any:
+        if not isinstance(x, jax.Array) or x.is_fully_addressable or jax.dtypes.issubdtype(x.dtype, jax.dtypes.prng_key):
+            return x
+        return multihost_utils.process_allgather(x, tiled=True)
+
+    return jax.tree_util.tree_map(gather, tree)
 
 
 @dataclass(frozen=True)
@@ -155,9 +182,17 @@ def jit_step(
                 out_shardings=(shardings, NamedSharding(layout.mesh, PartitionSpec())),
                 donate_argnums=(0,) if donate else (),
             )
-        return compiled["fn"](jax.device_put(state, compiled["shardings"]))
+        return compiled["fn"](jax.tree_util.tree_map(_place, state, compiled["shardings"]))
 
     return call
+
+
+def _place(x: Any, sharding: NamedSharding) -> Any:
+    """`x` moved to `sharding` unless it is there already (a global array of a multi-host
+    run cannot be `device_put` again)."""
+    if isinstance(x, jax.Array) and x.sharding.is_equivalent_to(sharding, x.ndim):
+        return x
+    return jax.device_put(x, sharding)
 
 
 def placement(devices: int | None, *, num_runs: int | None, population: int) -> Placement | None:

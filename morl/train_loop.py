@@ -16,6 +16,8 @@ from __future__ import annotations
 
 import dataclasses
 import inspect
+import shutil
+import tempfile
 import threading
 import time
 from collections.abc import Mapping
@@ -62,6 +64,7 @@ class Job:
     grid_points: tuple[dict[str, float], ...]  # per run: the grid values it uses
     resume: bool
     overwrite: bool
+    process_index: int = 0  # multi-host: only process 0 writes the run directory
 
     @property
     def num_runs(self) -> int:
@@ -82,7 +85,11 @@ def resolve_ref_point(experiment: Experiment) -> Experiment:
 def prepare(experiment: Experiment, run_dir: str | Path, *, resume: bool = False, overwrite: bool = False) -> Job:
     """Validate the experiment against its algorithm and env and the run directory against
     the request. Raises a one-line error; writes and compiles nothing."""
-    run_dir = rundir.prepare(run_dir, resume=resume, overwrite=overwrite)
+    from morl import parallel
+
+    process_index = parallel.process_index()
+    # multi-host: process 0 owns the run directory (and checks it); the others only read it
+    run_dir = rundir.prepare(run_dir, resume=resume, overwrite=overwrite) if process_index == 0 else Path(run_dir)
     experiment = resolve_ref_point(experiment)
     if resume:
         stored = resolve_ref_point(build(load_file(run_dir / rundir.CONFIG)))
@@ -100,12 +107,11 @@ def prepare(experiment: Experiment, run_dir: str | Path, *, resume: bool = False
     algorithm = get_algorithm(experiment.algorithm)
     layout: dict[str, int] = {}
     if experiment.devices > 1:
-        from morl import parallel
-
         if "devices" not in inspect.signature(algorithm.make_trainer).parameters:
             raise ConfigError(f"algorithm '{experiment.algorithm}' cannot split over devices; set devices=1")
         try:
-            parallel.request_cpu_devices(experiment.devices)
+            if parallel.process_count() == 1:
+                parallel.request_cpu_devices(experiment.devices)
         except RuntimeError as err:
             raise ConfigError(str(err)) from None
         layout["devices"] = experiment.devices
@@ -114,7 +120,7 @@ def prepare(experiment: Experiment, run_dir: str | Path, *, resume: bool = False
     ref = experiment.algo.ref_point
     if len(ref) != m:
         raise ConfigError(f"ref_point {tuple(ref)} has {len(ref)} values but {experiment.algo.env} has {m} objectives")
-    return Job(experiment, run_dir, trainer, seeds, grid_points, resume, overwrite)
+    return Job(experiment, run_dir, trainer, seeds, grid_points, resume, overwrite, process_index)
 
 
 def _comparable(experiment: Experiment) -> Experiment:
@@ -138,11 +144,14 @@ def run(job: Job, console: Any = None) -> dict[str, Any]:
     # orbax, tensorboardX and matplotlib take seconds to import: load them while the
     # trainer compiles (XLA releases the GIL) instead of after it
     threading.Thread(target=_preload, daemon=True).start()
-    experiment, trainer, path = job.experiment, job.trainer, job.run_dir
+    experiment, trainer, shared = job.experiment, job.trainer, job.run_dir
+    # multi-host: every process checkpoints into the shared run directory (orbax writes
+    # each process's shards); logs, metrics and fronts of processes > 0 go to scratch
+    path = shared if job.process_index == 0 else Path(tempfile.mkdtemp(prefix=f"morl-process{job.process_index}-"))
     log = experiment.log
     session_start = time.perf_counter()
     compute = 0.0  # seconds inside trainer.init / run_chunk; the rest is the workflow's cost
-    if not job.resume:
+    if not job.resume and job.process_index == 0:
         rundir.create(path, overwrite=job.overwrite)
         from morl.config import to_yaml
 
@@ -162,21 +171,28 @@ def run(job: Job, console: Any = None) -> dict[str, Any]:
     state = None if job.resume else init()
     from morl.io.checkpoint import Checkpointer
 
-    checkpoints = Checkpointer(path / rundir.CHECKPOINTS, keep=log.keep_checkpoints)
+    checkpoints = Checkpointer(shared / rundir.CHECKPOINTS, keep=log.keep_checkpoints)
     chunk, elapsed = 0, 0.0
     latest = checkpoints.latest_step() if job.resume else None
     if latest is not None:
         state, meta = checkpoints.restore(latest, jax.eval_shape(trainer.init, keys))
         chunk, elapsed = int(meta["chunk"]), float(meta["wall_time"])
-        metrics_log = rundir.MetricsLog.resume(path / rundir.METRICS, lambda row: int(row["chunk"]) <= chunk)
+        metrics_log = (
+            rundir.MetricsLog.resume(path / rundir.METRICS, lambda row: int(row["chunk"]) <= chunk)
+            if job.process_index == 0
+            else rundir.MetricsLog(path / rundir.METRICS)
+        )
     else:
         state = init() if state is None else state
         metrics_log = rundir.MetricsLog(path / rundir.METRICS)
-    env_steps = trainer.env_steps(state)
+    from morl.parallel import host_view
+
+    view = host_view(state)  # what the host reads (the state itself unless multi-host)
+    env_steps = trainer.env_steps(view)
     # a resumed run drops the events an interrupted one logged after its checkpoint (all of
     # them when it died before the first checkpoint)
     purge = (env_steps + 1 if latest is not None else 0) if job.resume else None
-    writers = _writers(job, purge_step=purge) if log.tensorboard else []
+    writers = _writers(job, path, purge_step=purge) if log.tensorboard else []
 
     start = time.perf_counter() - elapsed
     last_logged = (env_steps, time.perf_counter())
@@ -184,20 +200,22 @@ def run(job: Job, console: Any = None) -> dict[str, Any]:
     flushed = -float("inf")  # first row is written at once
     try:
         with _progress(console, log.progress, experiment.algo.total_steps, env_steps) as progress:
-            while not trainer.done(state):
+            finished = trainer.done(view)
+            while not finished:
                 tock = time.perf_counter()
                 state, chunk_metrics = trainer.run_chunk(state)
                 jax.block_until_ready(state)
                 chunk += 1
                 tick = time.perf_counter()
                 compute += tick - tock
-                env_steps = trainer.env_steps(state)
-                finished = trainer.done(state)
+                view = host_view(state)
+                env_steps = trainer.env_steps(view)
+                finished = trainer.done(view)
                 if chunk % log.metrics_every == 0 or finished:
                     rate = (env_steps - last_logged[0]) / max(tick - last_logged[1], 1e-9)
                     last_logged = (env_steps, tick)
                     chunk_metrics = jax.device_get(chunk_metrics)
-                    rows = _rows(job, state, chunk_metrics, measure, chunk, env_steps, tick - start, rate)
+                    rows = _rows(job, view, chunk_metrics, measure, chunk, env_steps, tick - start, rate)
                     metrics_log.append(rows)
                     if tick - flushed >= log.metrics_flush_s:
                         metrics_log.flush()
@@ -219,13 +237,15 @@ def run(job: Job, console: Any = None) -> dict[str, Any]:
         checkpoints.close()
         for writer in writers:
             writer.close()
-    fronts = [trainer.front(state, r) for r in range(job.num_runs)]
+    fronts = [trainer.front(view, r) for r in range(job.num_runs)]
     _write_front_csv(path / rundir.FRONT, job, fronts)
     plot = _write_front_plot(path, job, fronts, measure.true_front)
     now = time.perf_counter()
     overhead = 1.0 - compute / max(now - session_start, 1e-9)
     summary = _summary(job, fronts, measure, env_steps, chunk, now - start, overhead, plot)
     rundir.write_json(path / rundir.SUMMARY, summary)
+    if path != shared:
+        shutil.rmtree(path, ignore_errors=True)
     return summary
 
 
@@ -316,10 +336,10 @@ def _chunk_scalars(job: Job, metrics: Mapping[str, Any]) -> list[dict[str, float
     return per_run
 
 
-def _writers(job: Job, purge_step: int | None) -> list[Any]:
+def _writers(job: Job, path: Path, purge_step: int | None) -> list[Any]:
     from morl.io.tensorboard import ScalarWriter
 
-    base = job.run_dir / rundir.TENSORBOARD
+    base = path / rundir.TENSORBOARD
     if job.trainer.num_runs is None:
         return [ScalarWriter(base, purge_step)]
     return [ScalarWriter(base / f"run{r}", purge_step) for r in range(job.num_runs)]

@@ -164,3 +164,42 @@ print("runs ok")
 """
     )
     assert "runs ok" in out
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("localhost", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.mark.slow
+def test_two_hosts_write_one_run_directory_with_the_one_host_front(tmp_path):
+    """`morl train --distributed` in two processes (2 CPU devices each, gloo between them)
+    splits 4 seeds over the 4 devices; process 0 alone writes the run directory, whose
+    front equals the single-process run's."""
+    command = [sys.executable, "-m", "morl.cli", "train", "--seeds", "4", "--steps", "20000", "--no-progress"]
+    env = {k: v for k, v in os.environ.items() if k != "XLA_FLAGS"}
+    single = subprocess.run([*command, "--out", str(tmp_path / "one")], cwd=ROOT, env=env, capture_output=True, text=True)
+    assert single.returncode == 0, single.stderr[-2000:]
+    hosts = {
+        **env,
+        "JAX_COORDINATOR_ADDRESS": f"localhost:{_free_port()}",
+        "JAX_NUM_PROCESSES": "2",
+        "XLA_FLAGS": "--xla_force_host_platform_device_count=2",
+    }
+    procs = [
+        subprocess.Popen(
+            [*command, "--distributed", "--devices", "4", "--out", str(tmp_path / "two")],
+            cwd=ROOT, env={**hosts, "JAX_PROCESS_ID": str(i)}, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        )
+        for i in range(2)
+    ]
+    for proc in procs:
+        _, err = proc.communicate(timeout=900)
+        assert proc.returncode == 0, err[-2000:]
+    one = (tmp_path / "one" / "front.csv").read_text()
+    two = (tmp_path / "two" / "front.csv").read_text()
+    assert one == two and one.count("\n") > 4
+    assert sorted(p.name for p in (tmp_path / "two").iterdir()) == sorted(p.name for p in (tmp_path / "one").iterdir())

@@ -41,6 +41,7 @@ class PPOSection:
     actor: str | None = None
     weight_conditioned: bool = False
     normalize_returns: bool = True
+    normalize_observations: bool = False  # running mean/std of observations, kept with the parameters
     lr_schedule: Literal["constant", "linear"] = "constant"
     learning_rate: float = 1e-3
     gamma: float = 0.99

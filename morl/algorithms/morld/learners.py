@@ -268,6 +268,7 @@ def _ppo_config(config: MORLDConfig) -> ppo.PPOConfig:
         lr_schedule=section.lr_schedule,
         total_updates=config.total_iterations if section.lr_schedule == "linear" else None,
         normalize_returns=section.normalize_returns,
+        normalize_observations=section.normalize_observations,
         eval_gamma=config.eval_gamma,
         max_eval_steps=config.max_eval_steps,
     )
