@@ -53,8 +53,9 @@ def ppo_rate(env, config: ppo.PPOConfig, pop: int, updates: int, repeats: int, d
     states = init(jax.random.split(jax.random.key(0), pop), weights)
 
     def updates_of(states):
-        # Return the whole state so XLA cannot drop any of the work.
-        return jax.lax.scan(lambda s, _: jax.vmap(learner.update)(s), states, None, updates)
+        # Return the whole state so XLA cannot drop any of the learning (the per-update
+        # metrics, which the state does not depend on, may go).
+        return jax.lax.scan(lambda s, _: (jax.vmap(learner.update)(s)[0], None), states, None, updates)[0], ()
 
     run = parallel.jit_step(updates_of, layout)
     wall, cpu = _time(lambda s: run(s)[0], states, repeats=repeats)
