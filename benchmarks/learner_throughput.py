@@ -104,13 +104,15 @@ def main() -> None:
         help="hidden sizes of actor and critic, one comma-separated setting per run (64,64 is PPOConfig's default)",
     )
     parser.add_argument("--devices", type=int, default=1, help="split the population over this many devices")
+    parser.add_argument("--activation", default="tanh", help="hidden activation of actor and critic")
     args = parser.parse_args()
     parallel.request_cpu_devices(args.devices)
     base = ppo.PPOConfig(
+        activation=args.activation,
         num_envs=args.num_envs, num_steps=args.num_steps, num_epochs=args.epochs, num_minibatches=args.minibatches
     )
     print(f"jax {jax.__version__} on {args.devices} {jax.devices()[0].platform} device(s); PPO {base.num_envs} envs x {base.num_steps} steps, "
-          f"{base.num_epochs} epochs x {base.num_minibatches} minibatches, tanh MLPs")
+          f"{base.num_epochs} epochs x {base.num_minibatches} minibatches, {base.activation} MLPs")
     print("steps/s: wall clock; steps/cpu-s: per CPU-second of this process (all threads), which other")
     print("processes sharing the CPU disturb less; x2 estimates a dedicated 2-core machine if both cores are used.")
     header = f"{'env':<22}{'MLP':>6}{'pop':>5}{'PPO steps/s':>13}{'PPO steps/cpu-s':>17}{'env steps/s':>13}{'env steps/cpu-s':>17}{'ratio(cpu)':>11}"
