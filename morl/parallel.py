@@ -141,10 +141,6 @@ class Placement:
         """A pytree of `NamedSharding` matching `tree` (arrays or `ShapeDtypeStruct`s)."""
         return jax.tree_util.tree_map(self.sharding, tree)
 
-    def put(self, tree: Any) -> Any:
-        """`tree` laid out as `shardings(tree)` (a no-op for leaves already there)."""
-        return jax.device_put(tree, self.shardings(tree))
-
 
 def jit_init(init: Callable[..., Any], layout: Placement | None) -> Callable[..., Any]:
     """`init(key, *args) -> state` jitted; with a `layout`, compiled to produce the state

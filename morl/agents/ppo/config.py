@@ -141,3 +141,7 @@ class PPOHyperparams:
             if not np.all(ok(value)) or not np.all(np.isfinite(value)):
                 raise ValueError(f"PPOHyperparams.{name}={value.tolist()!r} is out of range")
         return self
+
+
+#: The names of `PPOHyperparams` fields, for config sections that mirror them.
+HYPER_FIELDS: tuple[str, ...] = tuple(f.name for f in dataclasses.fields(PPOHyperparams))

@@ -24,7 +24,7 @@ from typing import ClassVar
 
 import numpy as np
 
-from morl.agents.ppo.config import PPOConfig, PPOHyperparams
+from morl.agents.ppo.config import HYPER_FIELDS, PPOConfig, PPOHyperparams
 from morl.config import DEFAULT_REF_POINTS
 
 CONSTRAINTS: tuple[str, ...] = ("barrier", "lagrangian")
@@ -88,8 +88,6 @@ class PPOSection:
     def hyperparams(self) -> PPOHyperparams:
         return PPOHyperparams(**{name: getattr(self, name) for name in HYPER_FIELDS}).validate()
 
-
-HYPER_FIELDS: tuple[str, ...] = tuple(f.name for f in dataclasses.fields(PPOHyperparams))
 
 
 @dataclasses.dataclass(frozen=True)

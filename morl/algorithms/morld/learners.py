@@ -29,6 +29,7 @@ import jax.numpy as jnp
 from flax import struct
 
 from morl.agents import ppo, sac
+from morl.agents.ppo.config import HYPER_FIELDS
 from morl.agents.ppo.rollout import EvalResult, evaluate
 from morl.algorithms.morld.config import MORLDConfig
 from morl.algorithms.morld.cooperation import transfer
@@ -63,16 +64,7 @@ class PPOLearner:
         self.agent = ppo.make(env, _ppo_config(config), scalarization, shaping)
 
     def hyperparams(self, overrides: dict[str, jax.Array]) -> ppo.PPOHyperparams:
-        section = self.config.ppo
-        hyper = ppo.PPOHyperparams(
-            learning_rate=section.learning_rate,
-            gamma=section.gamma,
-            gae_lambda=section.gae_lambda,
-            clip_eps=section.clip_eps,
-            ent_coef=section.ent_coef,
-            vf_coef=section.vf_coef,
-            max_grad_norm=section.max_grad_norm,
-        )
+        hyper = ppo.PPOHyperparams(**{name: getattr(self.config.ppo, name) for name in HYPER_FIELDS})
         return hyper.replace(**overrides) if overrides else hyper
 
     def init(self, keys: jax.Array, weights: jax.Array, hyper: ppo.PPOHyperparams) -> ppo.PPOState:
