@@ -91,8 +91,18 @@ def test_same_seed_same_numbers(small_run):
         (dict(cooperation="shared_buffer"), "off-policy"),
         (dict(ref_point=(0.0, 0.0, 0.0)), "ref_point"),
         (dict(env="deep-sea-treasur-v0"), "unknown environment"),
+        (dict(cooperation="transfer", neighborhood_size=0), "neighborhood_size"),
+        (dict(cooperation="transfer", neighborhood_size=SMALL.pop_size), "neighborhood_size"),
     ],
 )
 def test_bad_config_fails_before_compiling(change, message):
     with pytest.raises(ValueError, match=message):
         make_trainer(dataclasses.replace(SMALL, **change))
+
+
+def test_single_policy_run_ignores_the_unused_neighbourhood():
+    """One member with random weights and no cooperation: the default neighbourhood size
+    (2, larger than the population allows) is not used, so it is not an error."""
+    config = dataclasses.replace(SMALL, pop_size=1, weight_init="random", cooperation="none")
+    assert config.neighborhood_size >= config.pop_size
+    make_trainer(config)

@@ -172,12 +172,9 @@ class MORLDConfig:
                 f"learner={self.learner!r} has no replay buffer",
             ),
             (
-                0 <= self.neighborhood_size < max(self.pop_size, 1),
-                f"neighborhood_size={self.neighborhood_size} must be in [0, pop_size - 1 = {self.pop_size - 1}]",
-            ),
-            (
-                not (self.cooperation == "transfer" and self.neighborhood_size < 1),
-                "cooperation='transfer' needs neighborhood_size >= 1",
+                self.cooperation != "transfer" or 1 <= self.neighborhood_size < self.pop_size,
+                f"cooperation='transfer' needs neighborhood_size in [1, pop_size - 1 = {self.pop_size - 1}]; "
+                f"got {self.neighborhood_size} (the neighbourhood is only used by transfer)",
             ),
             (0.0 < self.eval_gamma <= 1.0, f"eval_gamma={self.eval_gamma} must lie in (0, 1]"),
             (self.psa_delta > 0, f"psa_delta={self.psa_delta} must be > 0"),
