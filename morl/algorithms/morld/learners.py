@@ -119,6 +119,13 @@ class SACPopulation:
     buffer: sac.ReplayBuffer | None
 
 
+#: `SACSection` fields copied into the static `sac.SACConfig` (the rest are vmappable numbers).
+_SAC_STRUCTURE_FIELDS = (
+    "num_envs", "rollout_steps", "gradient_steps", "batch_size", "buffer_size", "learning_starts",
+    "hidden_sizes", "activation", "actor", "num_experts", "weight_conditioned",
+)
+
+
 class SACLearner:
     """SAC with twin vector critics per member (`morl.agents.sac`); continuous (Gaussian or
     PMOE actor) or discrete (categorical actor) from the env's action space.
@@ -136,19 +143,9 @@ class SACLearner:
                 f"{config.env} has {space} (use sac.actor: gaussian, a categorical policy)"
             )
         self.config, self.env = config, env
-        section = config.sac
+        structure = {name: getattr(config.sac, name) for name in _SAC_STRUCTURE_FIELDS}
         sac_config = sac.SACConfig(
-            num_envs=section.num_envs,
-            rollout_steps=section.rollout_steps,
-            gradient_steps=section.gradient_steps,
-            batch_size=section.batch_size,
-            buffer_size=section.buffer_size,
-            learning_starts=section.learning_starts,
-            hidden_sizes=tuple(section.hidden_sizes),
-            activation=section.activation,
-            actor=section.actor,
-            num_experts=section.num_experts,
-            weight_conditioned=section.weight_conditioned,
+            **structure,
             shared_buffer=config.cooperation == "shared_buffer",
             ideal_offset=config.ideal_tau,
         )
