@@ -7,7 +7,9 @@ morl-baselines (PyTorch) needs its own virtual environment, never the project's:
     taskset -c 0 .venv/bin/python benchmarks/vs_morl_baselines.py --pop 8
     XLA_FLAGS=--xla_cpu_multi_thread_eigen=false .venv/bin/python benchmarks/vs_morl_baselines.py --pop 64 --devices 2
 
-(the second: both libraries on both cores, our population split over 2 host devices)
+(the second: both libraries on both cores, our population split over 2 host devices).
+`--learner sac` runs our MORL/D with the discrete SAC theirs uses, on its numbers
+(`SAC_LIKE_THEIRS`): the like-for-like algorithm, as opposed to each library's default.
 
 Ours: `benchmarks/morld_throughput.py`'s measurement (one run, default PPO learner, one
 compiled chunk of `--chunk` updates of every member with evaluation and archive inside,
@@ -35,6 +37,20 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from morld_throughput import measure  # noqa: E402
+
+from morl.algorithms.morld.config import SACSection  # noqa: E402
+
+#: `--learner sac`: our MORL/D with the discrete SAC that theirs runs, matched to its numbers:
+#: 64-64 ReLU networks, batches of 128, one gradient step per 4 env steps (theirs:
+#: `update_frequency` 4), learning from env step 100; evaluation once per 500 env steps of
+#: every member (theirs: after each member's `exchange_every` turn).
+SAC_LIKE_THEIRS = dict(
+    learner="sac",
+    sac=SACSection(num_envs=4, rollout_steps=1, gradient_steps=1, batch_size=128, buffer_size=100_000,
+                   learning_starts=100, hidden_sizes=(64, 64), activation="relu"),
+    eval_period=125,
+    eval_episodes=1,
+)
 
 THEIRS = textwrap.dedent(
     """
@@ -73,12 +89,15 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--env", default="deep-sea-treasure-v0", choices=sorted(REF))
     parser.add_argument("--pop", type=int, default=8)
-    parser.add_argument("--chunk", type=int, default=10, help="our updates per timed chunk")
+    parser.add_argument("--chunk", type=int, default=None,
+                        help="our iterations per timed chunk (default: 10 PPO updates, or 250 SAC iterations)")
     parser.add_argument("--mb-python", default="/tmp/mb-venv/bin/python")
     parser.add_argument("--mb-steps", type=int, default=2000, help="their timed env steps")
     parser.add_argument("--mb-exchange", type=int, default=500, help="their exchange_every (env steps per turn)")
     parser.add_argument("--mb-eval-episodes", type=int, default=1)
     parser.add_argument("--devices", type=int, default=1, help="split our population over this many (CPU) devices")
+    parser.add_argument("--learner", choices=("ppo", "sac"), default="ppo",
+                        help="our base learner: ppo (MORL/D's default) or sac (the algorithm theirs runs, same numbers)")
     args = parser.parse_args()
     if args.devices > 1:
         from morl import parallel
@@ -86,8 +105,10 @@ def main() -> None:
         parallel.request_cpu_devices(args.devices)
     cores = len(os.sched_getaffinity(0))
     print(f"{args.env}, population {args.pop}, our devices {args.devices}, {cores} core(s) usable, load {os.getloadavg()[0]:.1f}", flush=True)
-    mine = measure(args.env, args.pop, args.chunk, repeats=3, devices=args.devices)
-    print(f"morl (JAX) MORL/D:        {mine['steps_per_s']:>10,.0f} env steps/s  {mine['steps_per_cpu_s']:>10,.0f} per CPU-s", flush=True)
+    overrides = SAC_LIKE_THEIRS if args.learner == "sac" else {}
+    chunk = args.chunk or (250 if args.learner == "sac" else 10)
+    mine = measure(args.env, args.pop, chunk, repeats=3, devices=args.devices, **overrides)
+    print(f"morl (JAX) MORL/D, {args.learner}:   {mine['steps_per_s']:>10,.0f} env steps/s  {mine['steps_per_cpu_s']:>10,.0f} per CPU-s", flush=True)
     other = theirs(args.mb_python, args.env, args.pop, args.mb_steps, args.mb_exchange, args.mb_eval_episodes)
     print(f"morl-baselines MORL/D:    {other['steps_per_s']:>10,.1f} env steps/s  {other['steps_per_cpu_s']:>10,.1f} per CPU-s", flush=True)
     print(f"ratio (wall):  {mine['steps_per_s'] / other['steps_per_s']:,.0f}x")
