@@ -19,12 +19,17 @@ Conventions (gymnasium v5's `MujocoEnv`):
 
 Arithmetic is float32 (JAX's default); gymnasium's is float64. The physics state is the
 whole `mjx.Data` (including the solver warm start `qacc_warmstart`, as in MuJoCo C).
+
+Plane-capsule contact frames are built as MuJoCo C builds them (see
+`plane_capsule_frames_as_mujoco_c`): mujoco-mjx 3.17 picks a different tangent basis for
+steep capsules, which rotates the pyramidal friction cone and changes the physics.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
-from typing import Any
+from typing import Any, Iterator
 
 import jax
 import jax.numpy as jnp
@@ -32,11 +37,62 @@ import mujoco
 import numpy as np
 from flax import struct
 from mujoco import mjx
+from mujoco.mjx._src import collision_driver
 
 from morl.envs import spaces
 from morl.envs.core import Environment
 
 _SOLVERS = {"cg": mujoco.mjtSolver.mjSOL_CG, "newton": mujoco.mjtSolver.mjSOL_NEWTON}
+_MJX_COLLISION = collision_driver.collision
+
+
+def plane_capsule_frames_as_mujoco_c(m: mjx.Model, d: mjx.Data) -> mjx.Data:
+    """`mjx.collision(m, d)`, then every plane-capsule contact frame rebuilt as MuJoCo C does.
+
+    A contact frame is `[normal, t1, t2]` (rows); pyramidal friction cones have their edges
+    along `normal +- mu t1` and `normal +- mu t2`, so the tangent basis is part of the physics.
+    MuJoCo C (`mjc_PlaneCapsule`, then `mju_makeFrame`) takes `t1` = the capsule axis
+    projected onto the plane, normalised, whatever its tilt. mujoco-mjx 3.17
+    (`collision_primitive.plane_capsule`) takes the same vector only while the projection is
+    at least 0.5 long (the capsule within 60 degrees of the plane) and `t1` = world y (or z)
+    for steeper capsules: a rotated friction pyramid, so different contact forces. Ant's
+    ankles touch the floor that steeply. `t2 = normal x t1` in both.
+    """
+    d = _MJX_COLLISION(m, d)
+    contact = d._impl.contact
+    geom_type = jnp.asarray(m.geom_type)
+    plane, capsule = contact.geom[:, 0], contact.geom[:, 1]
+    is_plane_capsule = (geom_type[plane] == int(mujoco.mjtGeom.mjGEOM_PLANE)) & (
+        geom_type[capsule] == int(mujoco.mjtGeom.mjGEOM_CAPSULE)
+    )
+    normal = contact.frame[:, 0]
+    axis = d.geom_xmat[capsule][:, :, 2]
+    tangent = axis - normal * jnp.sum(normal * axis, axis=-1, keepdims=True)
+    length = jnp.linalg.norm(tangent, axis=-1, keepdims=True)
+    # mju_normalize3 of a (numerically) zero vector gives the x axis
+    unit = tangent / jnp.maximum(length, mujoco.mjMINVAL)
+    tangent = jnp.where(length < mujoco.mjMINVAL, jnp.array([1.0, 0.0, 0.0]), unit)
+    frame = jnp.stack([normal, tangent, jnp.cross(normal, tangent)], axis=1).astype(contact.frame.dtype)
+    frame = jnp.where(is_plane_capsule[:, None, None], frame, contact.frame)
+    return d.tree_replace({"_impl.contact": contact.replace(frame=frame)})
+
+
+@contextlib.contextmanager
+def mujoco_c_contact_frames() -> Iterator[None]:
+    """While open, MJX code traced here (e.g. `mjx.step`) collides with
+    `plane_capsule_frames_as_mujoco_c`.
+
+    mujoco-mjx has no hook for its collision functions: `mjx.forward` looks up
+    `collision_driver.collision` each time it is traced, so the substitute is installed for
+    the duration of the trace only (the compiled program keeps it; other MJX code traced
+    outside the block, before or after, is unaffected). Not thread-safe: do not trace other
+    MJX code from another thread meanwhile.
+    """
+    collision_driver.collision = plane_capsule_frames_as_mujoco_c
+    try:
+        yield
+    finally:
+        collision_driver.collision = _MJX_COLLISION
 
 
 def gymnasium_model(xml_file: str) -> mujoco.MjModel:
@@ -120,7 +176,8 @@ class MujocoEnv(Environment[MujocoState, MujocoParams]):
 
     def _simulate(self, data: mjx.Data, action: jax.Array) -> mjx.Data:
         data = data.replace(ctrl=action.astype(data.ctrl.dtype))
-        data = jax.lax.fori_loop(0, self.frame_skip, lambda _, d: mjx.step(self.mjx_model, d), data)
+        with mujoco_c_contact_frames():
+            data = jax.lax.fori_loop(0, self.frame_skip, lambda _, d: mjx.step(self.mjx_model, d), data)
         return mjx.rne_postconstraint(self.mjx_model, data)
 
     def observation(self, state: MujocoState) -> jax.Array:
