@@ -135,6 +135,15 @@ def test_linear_learning_rate_decay():
     np.testing.assert_allclose(np.asarray(metrics["learning_rate"]), 0.1 * (1 - np.arange(4) / 4), rtol=1e-6)
 
 
+def test_linear_entropy_decay_leaves_the_learning_rate():
+    config = ppo.PPOConfig(**{**TINY.__dict__, "ent_schedule": "linear", "total_updates": 4})
+    learner = ppo.make(_dst(), config)
+    hyper = ppo.PPOHyperparams(learning_rate=0.1, ent_coef=0.5)
+    _, metrics = jax.jit(learner.make_train(5))(jax.random.key(0), jnp.array([1.0, 0.0]), hyper)
+    np.testing.assert_allclose(np.asarray(metrics["entropy_coef"]), 0.5 * np.maximum(1 - np.arange(5) / 4, 0), rtol=1e-6)
+    np.testing.assert_allclose(np.asarray(metrics["learning_rate"]), 0.1, rtol=1e-6)
+
+
 def test_tchebycheff_gradient_picks_the_worst_weighted_objective():
     learner = ppo.make(_dst(), TINY, scalarization=make_scalarization("tchebycheff"))
     state = learner.init(jax.random.key(0), jnp.array([0.5, 0.5]), ideal=jnp.array([30.0, 0.0]))
@@ -169,6 +178,8 @@ def test_policy_objective_receives_per_objective_surrogates():
         ({"num_epochs": 0}, "num_epochs=0"),
         ({"activation": "swish"}, "activation='swish'"),
         ({"lr_schedule": "linear"}, "total_updates"),
+        ({"ent_schedule": "linear"}, "ent_schedule='linear' needs total_updates"),
+        ({"ent_schedule": "cosine"}, "ent_schedule='cosine'"),
         ({"actor": "beta"}, "actor='beta'"),
     ],
 )

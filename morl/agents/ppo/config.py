@@ -29,7 +29,9 @@ class PPOConfig:
     One update collects `num_steps x num_envs` transitions, then runs `num_epochs` passes
     of `num_minibatches` minibatches over them. `actor=None` picks "categorical" for a
     Discrete action space and "gaussian" for a Box. `lr_schedule="linear"` decays the
-    learning rate from `hyper.learning_rate` to 0 over `total_updates` updates.
+    learning rate from `hyper.learning_rate` to 0 over `total_updates` updates;
+    `ent_schedule="linear"` decays the entropy bonus from `hyper.ent_coef` to 0 the same
+    way (explore early, settle late).
     `normalize_returns` divides each objective's reward by the running std of its
     discounted return (`morl.shaping.normalize`, applied after any user shaping).
     `normalize_observations` standardises observations with running statistics stored in
@@ -53,6 +55,7 @@ class PPOConfig:
     actor: str | None = None
     weight_conditioned: bool = False
     lr_schedule: str = "constant"
+    ent_schedule: str = "constant"
     total_updates: int | None = None
     clip_value_loss: bool = False
     normalize_returns: bool = False
@@ -86,10 +89,12 @@ class PPOConfig:
             raise ValueError(f"PPOConfig.router_coef={self.router_coef!r} must be >= 0")
         if not self.gumbel_temperature > 0.0:
             raise ValueError(f"PPOConfig.gumbel_temperature={self.gumbel_temperature!r} must be > 0")
-        if self.lr_schedule not in LR_SCHEDULES:
-            raise ValueError(f"PPOConfig.lr_schedule={self.lr_schedule!r}; known: {', '.join(LR_SCHEDULES)}")
-        if self.lr_schedule == "linear" and (self.total_updates is None or self.total_updates < 1):
-            raise ValueError(f"PPOConfig.lr_schedule='linear' needs total_updates >= 1, got {self.total_updates!r}")
+        for name in ("lr_schedule", "ent_schedule"):
+            schedule = getattr(self, name)
+            if schedule not in LR_SCHEDULES:
+                raise ValueError(f"PPOConfig.{name}={schedule!r}; known: {', '.join(LR_SCHEDULES)}")
+            if schedule == "linear" and (self.total_updates is None or self.total_updates < 1):
+                raise ValueError(f"PPOConfig.{name}='linear' needs total_updates >= 1, got {self.total_updates!r}")
         if not 0.0 < self.eval_gamma <= 1.0:
             raise ValueError(f"PPOConfig.eval_gamma={self.eval_gamma!r} must lie in (0, 1]")
 

@@ -185,11 +185,19 @@ def make(
             raise ValueError(f"ideal has shape {ideal.shape}, expected ({m},)")
         return ideal
 
+    def _remaining(state: PPOState) -> jax.Array:
+        """Share of `total_updates` still to come: 1 at the first update, 0 after the last."""
+        return jnp.maximum(1.0 - state.update_count.astype(jnp.float32) / config.total_updates, 0.0)
+
     def _learning_rate(state: PPOState) -> jax.Array:
         if config.lr_schedule == "linear":
-            frac = 1.0 - state.update_count.astype(jnp.float32) / config.total_updates
-            return state.hyper.learning_rate * jnp.maximum(frac, 0.0)
+            return state.hyper.learning_rate * _remaining(state)
         return state.hyper.learning_rate
+
+    def _entropy_coef(state: PPOState) -> jax.Array:
+        if config.ent_schedule == "linear":
+            return state.hyper.ent_coef * _remaining(state)
+        return state.hyper.ent_coef
 
     def update(state: PPOState) -> tuple[PPOState, dict[str, jax.Array]]:
         hyper, weights = state.hyper, state.weights
@@ -224,6 +232,7 @@ def make(
             flat(traj.obs), flat(traj.action), flat(traj.log_prob), flat(values), flat(advantages), flat(targets)
         )
         lr = _learning_rate(state)
+        hyper = hyper.replace(ent_coef=_entropy_coef(state))
 
         def _loss(params, minibatch, key):
             loss, metrics = losses.ppo_loss(
@@ -296,6 +305,7 @@ def make(
             return_estimate=return_estimate,
             scalarization_gradient=gradient,
             learning_rate=lr,
+            entropy_coef=hyper.ent_coef,
             env_steps=new_state.env_steps,
         )
         return new_state, metrics

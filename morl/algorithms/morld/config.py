@@ -43,6 +43,7 @@ class PPOSection:
     normalize_returns: bool = True
     normalize_observations: bool = False  # running mean/std of observations, kept with the parameters
     lr_schedule: Literal["constant", "linear"] = "constant"
+    ent_schedule: Literal["constant", "linear"] = "constant"  # linear: ent_coef decays to 0 over the run
     learning_rate: float = 1e-3
     gamma: float = 0.99
     gae_lambda: float = 0.95
