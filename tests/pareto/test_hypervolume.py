@@ -184,6 +184,19 @@ def test_3d_kernel_ties_in_every_coordinate_match_moocore(n: int, tied: str) -> 
         assert _kernel_3d(pts, ref) == pytest.approx(moocore_hv(pts, ref), rel=1e-9, abs=1e-12)
 
 
+@pytest.mark.parametrize("n", [40, 300])
+def test_3d_kernel_near_ties_below_packed_key_precision(n: int) -> None:
+    """Coordinates a few ulps apart: equal in the top 48 bits that the one-sort ranking packs,
+    so only the full-key check (and the exact fallback) orders them right."""
+    rng = np.random.default_rng(n)
+    pts = np.abs(rng.normal(size=(n, 3)))
+    pts /= np.linalg.norm(pts, axis=1, keepdims=True)
+    for axis in range(3):
+        base = rng.choice([0.3, 0.5, 0.7], size=n)
+        pts[:, axis] = base + rng.integers(0, 50, size=n) * np.spacing(base)
+    assert _kernel_3d(pts, np.zeros(3)) == pytest.approx(moocore_hv(pts, np.zeros(3)), rel=1e-9)
+
+
 def test_3d_kernel_large_fronts_masks_and_vmap() -> None:
     """n = 2000 on a sphere octant (all non-dominated: full kernel), a cloud (mostly
     dominated: compacted kernel), masked rows that would dominate everything, and both kinds
@@ -217,10 +230,14 @@ def test_3d_kernel_size_limit() -> None:
         hypervolume_3d(np.zeros((65537, 3)), np.zeros(3))
 
 
-def test_3d_kernel_float32_without_x64_beyond_dense_sizes() -> None:
-    """Without 64-bit types the kernel sorts several operands instead of packed keys."""
+@pytest.mark.parametrize("x64", [False, True])
+def test_3d_kernel_float32_beyond_dense_sizes(x64: bool) -> None:
+    """float32 points: without 64-bit types the kernel sorts several operands instead of
+    packed keys; with them it packs the full 32-bit keys (no truncation)."""
     rng = np.random.default_rng(9)
     cloud = np.abs(rng.normal(size=(300, 3))).astype(np.float32)
     for pts in (cloud / np.linalg.norm(cloud, axis=1, keepdims=True), cloud):
         expected = moocore_hv(pts.astype(np.float64), np.zeros(3))
-        assert float(jax.jit(hypervolume_3d)(pts, np.zeros(3, np.float32))) == pytest.approx(expected, rel=1e-5)
+        with jax.enable_x64(x64):
+            got = float(jax.jit(hypervolume_3d)(pts, np.zeros(3, np.float32)))
+        assert got == pytest.approx(expected, rel=1e-5)
