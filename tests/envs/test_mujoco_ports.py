@@ -129,10 +129,39 @@ def test_one_step_matches_mo_gymnasium(env_id):
     check_one_step(env_id, BATCH, seed=0)
 
 
-@pytest.mark.slow
-@pytest.mark.parametrize("env_id", PORTS)
+# Float32 rounding through ant's contacts: of these 256 states, 2 exceed the reward floor
+# (max 2.3e-4 relative, y velocity: 1.2e-5 m of torso displacement in one env step) and 9
+# exceed 1e-5; in float64 the same states agree to 2.5e-7 (test_ant_one_step_in_float64).
+_ANT_FLOAT32 = pytest.mark.xfail(strict=True, reason="float32 rounding: 2 of 256 ant states above 1e-4 (2.3e-4)")
+MANY_STATES = [
+    pytest.param(env_id, marks=(pytest.mark.slow, _ANT_FLOAT32) if env_id.startswith("mo-ant") else pytest.mark.slow)
+    for env_id in ENVS
+]
+
+
+@pytest.mark.parametrize("env_id", MANY_STATES)
 def test_one_step_matches_mo_gymnasium_many_states(env_id):
     check_one_step(env_id, 256, seed=1)
+
+
+@pytest.mark.slow
+def test_ant_one_step_in_float64():
+    """mo-ant-v5's physics against MuJoCo C without float32 rounding (the states of the
+    many-states test): reward, observation and termination agree to float64 precision
+    (measured 2.5e-7 reward, 6e-8 observation: the float32 action's control cost)."""
+    env_id = "mo-ant-v5"
+    with jax.enable_x64(True):
+        env = registry.make(env_id)
+        qpos, qvel = visited_states(env_id, 256, seed=1)
+        actions = random_actions(env, 256, seed=1)
+        ref_obs, ref_reward, ref_term = reference_steps(env_id, qpos, qvel, actions)
+        state = jax.jit(jax.vmap(env.state_from))(jnp.asarray(qpos), jnp.asarray(qvel))
+        assert state.data.qpos.dtype == jnp.float64
+        step = jax.jit(jax.vmap(lambda s, a: env.step(jax.random.key(0), s, a)))
+        obs, _, reward, term, _, _ = step(state, jnp.asarray(actions))
+    assert relative_error(np.asarray(reward), ref_reward).max() <= 1e-6
+    assert relative_error(np.asarray(obs), ref_obs).max() <= 1e-6
+    np.testing.assert_array_equal(np.asarray(term), ref_term)
 
 
 @pytest.mark.parametrize("env_id", PORTS)
@@ -186,9 +215,7 @@ def test_reset_matches_gymnasium_noise_and_observation(env_id):
     qpos, qvel = np.asarray(state.data.qpos), np.asarray(state.data.qvel)
     scale = ref._reset_noise_scale
     pos_noise, vel_noise = qpos - ref.init_qpos, qvel - ref.init_qvel
-    # 1% slack: humanoid measured 1.0046 * scale on one of 512 x 24 entries (free-joint
-    # quaternion entries after the kinematics pass; not investigated further).
-    assert np.abs(pos_noise).max() <= scale * 1.01
+    assert np.abs(pos_noise).max() <= scale + 1e-6  # float32 rounding
     np.testing.assert_allclose(pos_noise.std(), scale / np.sqrt(3), rtol=0.1)  # U(-s, s)
     # gymnasium draws qvel noise as s * N(0, 1) for half_cheetah and ant, U(-s, s) otherwise.
     normal = "* self.np_random.standard_normal(self.model.nv)" in _reset_source(ref)

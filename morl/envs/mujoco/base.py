@@ -88,11 +88,11 @@ def mujoco_c_contact_frames() -> Iterator[None]:
     outside the block, before or after, is unaffected). Not thread-safe: do not trace other
     MJX code from another thread meanwhile.
     """
-    collision_driver.collision = plane_capsule_frames_as_mujoco_c
+    previous, collision_driver.collision = collision_driver.collision, plane_capsule_frames_as_mujoco_c
     try:
         yield
     finally:
-        collision_driver.collision = _MJX_COLLISION
+        collision_driver.collision = previous
 
 
 def gymnasium_model(xml_file: str) -> mujoco.MjModel:
@@ -170,9 +170,13 @@ class MujocoEnv(Environment[MujocoState, MujocoParams]):
         program compiles in seconds on a CPU.
         """
         data = mjx.make_data(self.mjx_model)
-        data = data.replace(qpos=jnp.asarray(qpos, data.qpos.dtype), qvel=jnp.asarray(qvel, data.qvel.dtype))
+        qpos = jnp.asarray(qpos, data.qpos.dtype)
+        data = data.replace(qpos=qpos, qvel=jnp.asarray(qvel, data.qvel.dtype))
         data = mjx.com_vel(self.mjx_model, mjx.com_pos(self.mjx_model, mjx.kinematics(self.mjx_model, data)))
-        return MujocoState(data, jnp.int32(0))
+        # mjx.kinematics writes normalised free-joint quaternions back into qpos; MuJoCo C
+        # normalises a copy and keeps qpos as set (the reset observation shows it). The next
+        # step normalises either way, as both engines do.
+        return MujocoState(data.replace(qpos=qpos), jnp.int32(0))
 
     def _simulate(self, data: mjx.Data, action: jax.Array) -> mjx.Data:
         data = data.replace(ctrl=action.astype(data.ctrl.dtype))
