@@ -38,6 +38,8 @@ def test_hparams_beta_checked_per_run():
 def test_other_bad_values():
     with pytest.raises(ValueError, match="constraint='penalty'"):
         CMORLConfig(constraint="penalty")
+    with pytest.raises(ValueError, match="extension_optimizer='keep'"):
+        CMORLConfig(extension_optimizer="keep")
     with pytest.raises(ValueError, match="init_steps=10 must be smaller than total_steps=10"):
         CMORLConfig(init_steps=10, total_steps=10)
     with pytest.raises(ValueError, match="num_policies=7 must equal the 3 objectives"):

@@ -31,6 +31,7 @@ CONSTRAINTS: tuple[str, ...] = ("barrier", "lagrangian")
 INFEASIBLE: tuple[str, ...] = ("floor", "linear")
 THRESHOLDS: tuple[str, ...] = ("policy", "minibatch")
 INIT_WEIGHTS: tuple[str, ...] = ("uniform", "onehot")
+OPTIMIZER_STARTS: tuple[str, ...] = ("reset", "inherit")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -119,6 +120,9 @@ class CMORLConfig:
       `barrier_infeasible`: below it the log term is constant ("floor", the paper's) or
       continues linearly ("linear", the default: a restoring gradient for violated
       constraints; see docs/cmorl.md for the measured difference).
+    - `extension_optimizer`: an extension problem starts Adam from zero moments ("reset")
+      or from the selected policy's archived moments ("inherit", as the public code, whose
+      PGMORL `Sample` carries the optimiser state over to the copy).
     - `ppo`: the base learner (`PPOSection`); `extension_learning_rate` replaces its
       learning rate in the extension stage (None: the same; the extension always uses a
       constant rate).
@@ -148,6 +152,7 @@ class CMORLConfig:
     threshold: str = "policy"
     lagrange_lr: float = 0.05
     extension_learning_rate: float | None = None
+    extension_optimizer: str = "reset"
     ppo: PPOSection = PPOSection()
 
     def __post_init__(self) -> None:
@@ -184,6 +189,10 @@ class CMORLConfig:
             raise ValueError(f"CMORLConfig.threshold={self.threshold!r}; known: {', '.join(THRESHOLDS)}")
         if self.constraint == "lagrangian" and self.threshold != "policy":
             raise ValueError(f"CMORLConfig.threshold={self.threshold!r} applies to the barrier only; use 'policy'")
+        if self.extension_optimizer not in OPTIMIZER_STARTS:
+            raise ValueError(
+                f"CMORLConfig.extension_optimizer={self.extension_optimizer!r}; known: {', '.join(OPTIMIZER_STARTS)}"
+            )
         if self.init_weights not in INIT_WEIGHTS:
             raise ValueError(f"CMORLConfig.init_weights={self.init_weights!r}; known: {', '.join(INIT_WEIGHTS)}")
         if not isinstance(self.ppo, PPOSection):

@@ -49,13 +49,15 @@ from morl.shaping.normalize import normalize
 
 
 class Member(NamedTuple):
-    """Archive payload of one policy. `params {"actor", "critic"}`; `shaping_state` its
-    reward-shaping state; `weights [m]` its (or its parent's) init weight vector; `member`
+    """Archive payload of one policy. `params {"actor", "critic"}`; `opt_state` its Adam
+    moments (an extension problem starts from them with `extension_optimizer="inherit"`);
+    `shaping_state` its reward-shaping state; `weights [m]` its (or its parent's) init weight vector; `member`
     a unique int id; `extended` whether an extension round started from it; `parent` the
     id it was extended from (-1: init stage); `objective` the maximised objective of its
     extension problem (-1: init stage)."""
 
     params: Any
+    opt_state: Any
     shaping_state: Any
     weights: jax.Array
     member: jax.Array
@@ -228,6 +230,7 @@ class CMORLTrainer:
         population = jax.vmap(self.learner.init)(jax.random.split(key_pop, c.num_policies), self.weights, hypers)
         example = Member(
             params=_first(population.params),
+            opt_state=_first(population.opt_state),
             shaping_state=_first(population.shaping_state),
             weights=jnp.zeros(m, jnp.float32),
             member=jnp.int32(0),
@@ -266,6 +269,7 @@ class CMORLTrainer:
         minus_one = jnp.full(c.num_policies, -1, jnp.int32)
         members = Member(
             params=population.params,
+            opt_state=population.opt_state,
             shaping_state=population.shaping_state,
             weights=population.weights,
             member=ids,
@@ -347,6 +351,8 @@ class CMORLTrainer:
         learners = learners.replace(
             params=start.params, shaping_state=start.shaping_state, return_estimate=parent_returns[rep]
         )
+        if c.extension_optimizer == "inherit":
+            learners = learners.replace(opt_state=start.opt_state)
 
         def _update(learners, _):
             learners, metrics = jax.vmap(self.extender.update)(learners)
@@ -363,6 +369,7 @@ class CMORLTrainer:
         ids = state.next_member + jnp.arange(problems, dtype=jnp.int32)
         members = Member(
             params=learners.params,
+            opt_state=learners.opt_state,
             shaping_state=learners.shaping_state,
             weights=start.weights,
             member=ids,
