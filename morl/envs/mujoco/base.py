@@ -164,20 +164,19 @@ class MujocoEnv(Environment[MujocoState, MujocoParams]):
         zero controls and a zero solver warm start (gymnasium's `set_state` after
         `mj_resetData`).
 
-        Free-joint quaternions in `qpos` come back normalised (`mjx.kinematics` writes them
-        back; MuJoCo C normalises a copy and keeps `qpos` as set): the next step is the same
-        either way, but a reset observation shows unit quaternions where gymnasium's shows
-        the raw noisy ones (docs/mujoco.md).
-
         Only the kinematic fields the tasks read (body poses, com inertias and velocities)
         are computed, not a full `mj_forward`: `mjx.step` recomputes every derived field
         from `qpos`/`qvel` first, so the next step is the same, and the much smaller
         program compiles in seconds on a CPU.
         """
         data = mjx.make_data(self.mjx_model)
-        data = data.replace(qpos=jnp.asarray(qpos, data.qpos.dtype), qvel=jnp.asarray(qvel, data.qvel.dtype))
+        qpos = jnp.asarray(qpos, data.qpos.dtype)
+        data = data.replace(qpos=qpos, qvel=jnp.asarray(qvel, data.qvel.dtype))
         data = mjx.com_vel(self.mjx_model, mjx.com_pos(self.mjx_model, mjx.kinematics(self.mjx_model, data)))
-        return MujocoState(data, jnp.int32(0))
+        # mjx.kinematics writes normalised free-joint quaternions back into qpos; MuJoCo C
+        # normalises a copy and keeps qpos as set (the reset observation shows it). The next
+        # step normalises either way, as both engines do.
+        return MujocoState(data.replace(qpos=qpos), jnp.int32(0))
 
     def _simulate(self, data: mjx.Data, action: jax.Array) -> mjx.Data:
         data = data.replace(ctrl=action.astype(data.ctrl.dtype))
