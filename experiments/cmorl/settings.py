@@ -49,7 +49,8 @@ corners, 130 updates each): 556 -> 586 (both ore extremes in 3 of 5 seeds, no mi
 policy); 4 policies, beta 0.5: -> 617; the same with the paper's floored barrier: -> 609;
 beta 0.5 with 5 updates per problem (6 rounds instead of 3): -> 612; the same with each
 problem starting from its parent's Adam moments (`extension_optimizer="inherit"`, as the
-public code does): -> 621 (seeds 699 695 604 527 580), the setting below. The seeds that
+public code does): -> 621 (seeds 699 695 604 527 580), the setting below; the same
+extension from 3 policies: 556 -> 594; with extension_learning_rate 1e-3: -> 615. The seeds that
 stay below MORL/D have no ore-1 (2 seeds) or ore-2 (1 seed) extreme after the init stage,
 and no extension step reaches one (13-20 % of the children of mining parents collapse to
 a non-mining deterministic policy, the barrier's floored variant as often as the linear). MORL/D keeps 6 members
