@@ -136,8 +136,14 @@ def test_one_step_matches_mo_gymnasium(env_id):
 _ANT_FLOAT32 = pytest.mark.xfail(
     strict=True, reason="float32: 2 of 256 ant states above the 1e-4 reward floor (2.3e-4); float64 agrees to 2.5e-7"
 )
+# The same for humanoid at one state of 256 (2.3e-4; next worst 4.5e-5); the same steps in
+# float64 (physics steps unrolled: x64 breaks the fori_loop on tendon models) agree to 4.7e-7.
+_HUMANOID_FLOAT32 = pytest.mark.xfail(
+    strict=True, reason="float32: 1 of 256 humanoid states above the 1e-4 reward floor (2.3e-4); float64 4.7e-7"
+)
+_FLOAT32_OUTLIERS = {"mo-ant-v5": _ANT_FLOAT32, "mo-ant-2obj-v5": _ANT_FLOAT32, "mo-humanoid-v5": _HUMANOID_FLOAT32}
 MANY_STATES = [
-    pytest.param(env_id, marks=(pytest.mark.slow, _ANT_FLOAT32) if env_id.startswith("mo-ant") else pytest.mark.slow)
+    pytest.param(env_id, marks=(pytest.mark.slow, *([_FLOAT32_OUTLIERS[env_id]] if env_id in _FLOAT32_OUTLIERS else [])))
     for env_id in ENVS
 ]
 
