@@ -60,10 +60,7 @@ def main() -> None:
             if pop % devices:
                 print(f"{devices:>7} {pop:>5}  skipped: not a multiple of the device count")
                 continue
-            row = measure(
-                args.env, pop, args.chunk, args.repeats, devices=devices,
-                weight_init="random", neighborhood_size=min(2, pop - 1),
-            )
+            row = measure(args.env, pop, args.chunk, args.repeats, devices=devices, weight_init="random")
             per_member = row["steps_per_s"] / pop
             single = per_member if pop == 1 or single is None else single
             row["per_member_vs_smallest"] = per_member / single

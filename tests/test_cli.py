@@ -216,7 +216,7 @@ def test_rollout_still_works(capsys):
 
 TINY = {
     "morld": [
-        "--steps", "3000", "--set", "pop_size=2", "--set", "neighborhood_size=1", "--set", "ppo.num_envs=2",
+        "--steps", "3000", "--set", "pop_size=2", "--set", "ppo.num_envs=2",
         "--set", "ppo.num_steps=16", "--set", "ppo.hidden_sizes=16", "--set", "chunk_iterations=2",
         "--set", "eval_period=1", "--set", "log.checkpoint_every=2",
     ],

@@ -10,6 +10,7 @@ import pytest
 import morl
 from morl.algorithms.morld import MORLDConfig, PPOSection, make_trainer
 from morl.pareto import hypervolume, is_non_dominated
+from tests.algorithms.replay import replayed_return
 
 SMALL = MORLDConfig(
     env="deep-sea-treasure-v0",
@@ -62,16 +63,7 @@ def test_archive_is_non_dominated_and_on_true_front(small_run):
 def test_archived_policy_replays_its_returns(small_run):
     trainer, state, _ = small_run
     front = trainer.front(state)
-    act = trainer.policy(state, int(front.member[0]))
-    env = trainer.env
-    obs, env_state = env.reset(jax.random.key(0))
-    total, discount = np.zeros(env.reward_dim), 1.0
-    for _ in range(100):
-        obs, env_state, reward, terminated, truncated, _ = env.step(jax.random.key(0), env_state, act(obs, None))
-        total += discount * np.asarray(reward)
-        discount *= SMALL.eval_gamma
-        if terminated or truncated:
-            break
+    total = replayed_return(trainer, state, int(front.member[0]), SMALL.eval_gamma)
     np.testing.assert_allclose(total, front.returns[0], rtol=1e-5)
 
 

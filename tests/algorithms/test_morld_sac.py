@@ -18,6 +18,7 @@ from mo_gymnasium.envs.deep_sea_treasure.deep_sea_treasure import DeepSeaTreasur
 from morl.algorithms.morld import MORLDConfig, SACSection, make_trainer
 from morl.algorithms.morld.learners import SACPopulation
 from morl.pareto import hypervolume, is_non_dominated
+from tests.algorithms.replay import replayed_return
 
 DST = MORLDConfig(
     env="deep-sea-treasure-v0",
@@ -38,7 +39,6 @@ PENDULUM = MORLDConfig(
     env="mo-pendulum-v0",
     learner="sac",
     pop_size=2,
-    neighborhood_size=1,
     total_steps=2 * 10 * 400,
     eval_gamma=1.0,
     eval_period=20,
@@ -110,16 +110,7 @@ def test_dst_archived_policy_replays_its_returns(dst_run):
     trainer, states = dst_run
     front = trainer.front(states[-1])
     member = int(np.argmax(front.returns[:, 0]))
-    act = trainer.policy(states[-1], int(front.member[member]))
-    env = trainer.env
-    obs, env_state = env.reset(jax.random.key(0))
-    total, discount = np.zeros(env.reward_dim), 1.0
-    for _ in range(100):
-        obs, env_state, reward, terminated, truncated, _ = env.step(jax.random.key(0), env_state, act(obs, None))
-        total += discount * np.asarray(reward)
-        discount *= DST.eval_gamma
-        if terminated or truncated:
-            break
+    total = replayed_return(trainer, states[-1], int(front.member[member]), DST.eval_gamma)
     np.testing.assert_allclose(total, front.returns[member], rtol=1e-5)
 
 

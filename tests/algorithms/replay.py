@@ -1,0 +1,20 @@
+"""Replaying an archived policy outside the trainer (shared by the MORL/D tests)."""
+
+import jax
+import numpy as np
+
+
+def replayed_return(trainer, state, member: int, gamma: float, max_steps: int = 100) -> np.ndarray:
+    """`[m]` discounted return of archive member `member`'s deterministic policy, stepped by
+    hand on `trainer.env` from `reset(key(0))` for at most `max_steps` steps."""
+    act = trainer.policy(state, member)
+    env = trainer.env
+    obs, env_state = env.reset(jax.random.key(0))
+    total, discount = np.zeros(env.reward_dim), 1.0
+    for _ in range(max_steps):
+        obs, env_state, reward, terminated, truncated, _ = env.step(jax.random.key(0), env_state, act(obs, None))
+        total += discount * np.asarray(reward)
+        discount *= gamma
+        if terminated or truncated:
+            break
+    return total
