@@ -50,7 +50,8 @@ from morl.shaping.normalize import normalize
 
 class Member(NamedTuple):
     """Archive payload of one policy. `params {"actor", "critic"}`; `opt_state` its Adam
-    moments (an extension problem starts from them with `extension_optimizer="inherit"`);
+    moments with `extension_optimizer="inherit"` (an extension problem starts from them),
+    None otherwise (nothing reads them, so the archive does not hold them);
     `shaping_state` its reward-shaping state; `weights [m]` its (or its parent's) init weight vector; `member`
     a unique int id; `extended` whether an extension round started from it; `parent` the
     id it was extended from (-1: init stage); `objective` the maximised objective of its
@@ -144,6 +145,11 @@ class CMORLTrainer:
         self._init_chunk = parallel.jit_step(runs(self._init_chunk_one), self.placement, donate=True)
         self._ext_round = parallel.jit_step(runs(self._ext_round_one), self.placement, donate=True)
 
+    def _archived(self, opt_state: Any) -> Any:
+        """What `Member.opt_state` keeps of `opt_state`: all of it only when extension
+        problems inherit it."""
+        return opt_state if self.config.extension_optimizer == "inherit" else None
+
     # --- the Trainer protocol ------------------------------------------------------------
     def init(self, key: jax.Array) -> CMORLState:
         if self.num_runs is None:
@@ -230,7 +236,7 @@ class CMORLTrainer:
         population = jax.vmap(self.learner.init)(jax.random.split(key_pop, c.num_policies), self.weights, hypers)
         example = Member(
             params=_first(population.params),
-            opt_state=_first(population.opt_state),
+            opt_state=self._archived(_first(population.opt_state)),
             shaping_state=_first(population.shaping_state),
             weights=jnp.zeros(m, jnp.float32),
             member=jnp.int32(0),
@@ -269,7 +275,7 @@ class CMORLTrainer:
         minus_one = jnp.full(c.num_policies, -1, jnp.int32)
         members = Member(
             params=population.params,
-            opt_state=population.opt_state,
+            opt_state=self._archived(population.opt_state),
             shaping_state=population.shaping_state,
             weights=population.weights,
             member=ids,
@@ -369,7 +375,7 @@ class CMORLTrainer:
         ids = state.next_member + jnp.arange(problems, dtype=jnp.int32)
         members = Member(
             params=learners.params,
-            opt_state=learners.opt_state,
+            opt_state=self._archived(learners.opt_state),
             shaping_state=learners.shaping_state,
             weights=start.weights,
             member=ids,
