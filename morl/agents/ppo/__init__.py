@@ -25,7 +25,7 @@ Advantages: vector GAE `A [T, E, m]` on the shaped rewards; the policy-gradient 
 mixture-of-experts actor on continuous actions (`morl.agents.ppo.pmoe`).
 """
 
-from morl.agents.ppo.config import LR_SCHEDULES, PMOE_ACTORS, PPO_ACTORS, PPOConfig, PPOHyperparams
+from morl.agents.ppo.config import LR_SCHEDULES, PMOE_ACTORS, PPO_ACTORS, PPOConfig, PPOHyperparams, PPOSection
 from morl.agents.ppo.losses import (
     Minibatch,
     PolicyAux,
@@ -47,6 +47,7 @@ __all__ = [
     "Minibatch",
     "PPOConfig",
     "PPOHyperparams",
+    "PPOSection",
     "PPOState",
     "PolicyAux",
     "PolicyObjective",

@@ -3,12 +3,14 @@
 `PPOConfig` fixes shapes and program structure; changing it recompiles. `PPOHyperparams`
 is a pytree of float32 scalars a population or a sweep can vmap over (give every field a
 leading `[pop]` axis, e.g. with `PPOHyperparams().replicate(pop).replace(learning_rate=...)`).
+`PPOSection` is both as one flat config section (YAML `algo.ppo.*`), which algorithms
+subclass to set their own defaults.
 """
 
 from __future__ import annotations
 
 import dataclasses
-from typing import Any
+from typing import Any, Literal
 
 import jax
 import jax.numpy as jnp
@@ -150,3 +152,64 @@ class PPOHyperparams:
 
 #: The names of `PPOHyperparams` fields, for config sections that mirror them.
 HYPER_FIELDS: tuple[str, ...] = tuple(f.name for f in dataclasses.fields(PPOHyperparams))
+
+
+#: `PPOConfig` fields an algorithm supplies itself rather than its `ppo` section.
+ALGORITHM_FIELDS: tuple[str, ...] = ("total_updates", "eval_gamma", "max_eval_steps")
+
+
+@dataclasses.dataclass(frozen=True)
+class PPOSection:
+    """PPO as one flat config section: every `PPOConfig` field but `ALGORITHM_FIELDS`, then
+    every `PPOHyperparams` field (the numbers a population may vary per member).
+
+    The defaults here are the learner's own (`PPOConfig`, `PPOHyperparams`); an algorithm
+    subclasses this section and redeclares only the fields whose default it changes
+    (e.g. `morl.algorithms.morld.PPOSection`). `ppo_config`
+    builds the static `PPOConfig` (which validates the structure), `hyperparams` the
+    numbers."""
+
+    num_envs: int = 16
+    num_steps: int = 128
+    num_epochs: int = 4
+    num_minibatches: int = 4
+    hidden_sizes: tuple[int, ...] = (64, 64)
+    activation: str = "tanh"
+    actor: str | None = None
+    weight_conditioned: bool = False
+    lr_schedule: Literal["constant", "linear"] = "constant"
+    ent_schedule: Literal["constant", "linear"] = "constant"  # linear: ent_coef decays to 0 over the run
+    clip_value_loss: bool = False
+    normalize_returns: bool = False
+    normalize_observations: bool = False  # running mean/std of observations, kept with the parameters
+    num_experts: int = 4
+    router_coef: float = 1.0
+    gumbel_temperature: float = 1.0
+    learning_rate: float = 2.5e-4
+    gamma: float = 0.99
+    gae_lambda: float = 0.95
+    clip_eps: float = 0.2
+    ent_coef: float = 0.01
+    vf_coef: float = 0.5
+    max_grad_norm: float = 0.5
+
+    def ppo_config(self, eval_gamma: float, max_eval_steps: int, total_updates: int | None) -> PPOConfig:
+        """The static `PPOConfig`; `total_updates` is kept only when a schedule is linear."""
+        structure = {name: getattr(self, name) for name in STRUCTURE_FIELDS}
+        scheduled = "linear" in (self.lr_schedule, self.ent_schedule)
+        return PPOConfig(
+            **structure,
+            total_updates=total_updates if scheduled else None,
+            eval_gamma=eval_gamma,
+            max_eval_steps=max_eval_steps,
+        )
+
+    def hyperparams(self) -> PPOHyperparams:
+        """The section's numbers as Python floats (validate with `.validate()`)."""
+        return PPOHyperparams(**{name: getattr(self, name) for name in HYPER_FIELDS})
+
+
+#: The `PPOConfig` fields a `PPOSection` sets.
+STRUCTURE_FIELDS: tuple[str, ...] = tuple(
+    f.name for f in dataclasses.fields(PPOConfig) if f.name not in ALGORITHM_FIELDS
+)

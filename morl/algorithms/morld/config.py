@@ -25,32 +25,22 @@ from __future__ import annotations
 import dataclasses
 from typing import ClassVar, Literal
 
+from morl.agents.ppo import config as ppo_config
+
 SCALARIZATIONS = ("weighted_sum", "tchebycheff", "augmented_tchebycheff", "pbi", "smooth_tchebycheff")
 
 
 @dataclasses.dataclass(frozen=True)
-class PPOSection:
-    """The base learner's settings (PPO). Numbers that may vary per run are vmappable."""
+class PPOSection(ppo_config.PPOSection):
+    """The base learner's settings (PPO; fields and meaning: `morl.agents.ppo.PPOSection`).
+    MORL/D's defaults: 8 envs x 64 steps per member and update, Adam 1e-3, entropy bonus
+    0.05, per-objective return normalisation. Numbers may vary per member (vmappable)."""
 
     num_envs: int = 8
     num_steps: int = 64
-    num_epochs: int = 4
-    num_minibatches: int = 4
-    hidden_sizes: tuple[int, ...] = (64, 64)
-    activation: str = "tanh"
-    actor: str | None = None
-    weight_conditioned: bool = False
     normalize_returns: bool = True
-    normalize_observations: bool = False  # running mean/std of observations, kept with the parameters
-    lr_schedule: Literal["constant", "linear"] = "constant"
-    ent_schedule: Literal["constant", "linear"] = "constant"  # linear: ent_coef decays to 0 over the run
     learning_rate: float = 1e-3
-    gamma: float = 0.99
-    gae_lambda: float = 0.95
-    clip_eps: float = 0.2
     ent_coef: float = 0.05
-    vf_coef: float = 0.5
-    max_grad_norm: float = 0.5
 
 
 @dataclasses.dataclass(frozen=True)

@@ -29,7 +29,6 @@ import jax.numpy as jnp
 from flax import struct
 
 from morl.agents import ppo, sac
-from morl.agents.ppo.config import HYPER_FIELDS
 from morl.agents.ppo.rollout import EvalResult, evaluate
 from morl.algorithms.morld.config import MORLDConfig
 from morl.algorithms.morld.cooperation import transfer
@@ -61,10 +60,11 @@ class PPOLearner:
 
     def __init__(self, env: Environment, config: MORLDConfig, scalarization: Scalarization, shaping: RewardTransform):
         self.config = config
-        self.agent = ppo.make(env, _ppo_config(config), scalarization, shaping)
+        static = config.ppo.ppo_config(config.eval_gamma, config.max_eval_steps, config.total_iterations)
+        self.agent = ppo.make(env, static, scalarization, shaping)
 
     def hyperparams(self, overrides: dict[str, jax.Array]) -> ppo.PPOHyperparams:
-        hyper = ppo.PPOHyperparams(**{name: getattr(self.config.ppo, name) for name in HYPER_FIELDS})
+        hyper = self.config.ppo.hyperparams()
         return hyper.replace(**overrides) if overrides else hyper
 
     def init(self, keys: jax.Array, weights: jax.Array, hyper: ppo.PPOHyperparams) -> ppo.PPOState:
@@ -243,22 +243,3 @@ def make_learner(
     return cls(env, config, scalarization, shaping)
 
 
-def _ppo_config(config: MORLDConfig) -> ppo.PPOConfig:
-    section = config.ppo
-    return ppo.PPOConfig(
-        num_envs=section.num_envs,
-        num_steps=section.num_steps,
-        num_epochs=section.num_epochs,
-        num_minibatches=section.num_minibatches,
-        hidden_sizes=section.hidden_sizes,
-        activation=section.activation,
-        actor=section.actor,
-        weight_conditioned=section.weight_conditioned,
-        lr_schedule=section.lr_schedule,
-        ent_schedule=section.ent_schedule,
-        total_updates=config.total_iterations if "linear" in (section.lr_schedule, section.ent_schedule) else None,
-        normalize_returns=section.normalize_returns,
-        normalize_observations=section.normalize_observations,
-        eval_gamma=config.eval_gamma,
-        max_eval_steps=config.max_eval_steps,
-    )
