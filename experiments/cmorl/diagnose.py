@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import ast
 import dataclasses
+import json
 import sys
 import time
 from pathlib import Path
@@ -53,6 +54,7 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--verbose", action="store_true")
     parser.add_argument("--init-only", action="store_true", help="stop after the init stage")
+    parser.add_argument("--save", type=Path, default=None, help="write the final fronts (per seed) to this JSON file")
     args = parser.parse_intermixed_args()
     config = configure(args.env, args.overrides)
     trainer = make_trainer(config, num_runs=args.seeds)
@@ -91,6 +93,9 @@ def main() -> None:
                     print(f"    {p} -> {c}")
     wall = time.perf_counter() - start
     final = hvs(state)
+    if args.save is not None:
+        fronts = [np.asarray(trainer.front(state, run=r).returns).round(4).tolist() for r in range(args.seeds)]
+        args.save.write_text(json.dumps({"overrides": args.overrides, "hypervolume": final, "fronts": fronts}))
     for r, s in enumerate(seeds):
         path = " -> ".join(f"{h[r]:.1f}" for h in rounds)
         front = np.asarray(trainer.front(state, run=r).returns)

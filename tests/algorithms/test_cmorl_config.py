@@ -3,6 +3,7 @@
 import math
 import time
 
+import numpy as np
 import pytest
 
 from morl.algorithms.cmorl.config import PPOSection
@@ -40,6 +41,9 @@ def test_other_bad_values():
         CMORLConfig(constraint="penalty")
     with pytest.raises(ValueError, match="extension_optimizer='keep'"):
         CMORLConfig(extension_optimizer="keep")
+    with pytest.raises(ValueError, match="extension_eval_interval=3 must be None or a positive divisor of "
+                                         "extension_updates=20"):
+        CMORLConfig(extension_eval_interval=3)
     with pytest.raises(ValueError, match="init_steps=10 must be smaller than total_steps=10"):
         CMORLConfig(init_steps=10, total_steps=10)
     with pytest.raises(ValueError, match="num_policies=7 must equal the 3 objectives"):
@@ -47,6 +51,22 @@ def test_other_bad_values():
                                  total_steps=2_000_000))
     with pytest.raises(ValueError, match="no conventional reference point"):
         make_trainer(CMORLConfig(env="resource-gathering-v0"))
+
+
+def test_explicit_init_weights():
+    weights = ((1, 0, 0), (0, 0.5, 0.5))
+    config = CMORLConfig(env="minecart-v0", ref_point=(-1, -1, -200), num_policies=2, init_weights=weights,
+                         extension_updates=5)
+    np.testing.assert_array_equal(make_trainer(config).weights, np.asarray(weights, np.float32))
+    with pytest.raises(ValueError, match="init_weights gives 1 vectors; num_policies=2"):
+        CMORLConfig(num_policies=2, init_weights=((1.0, 0.0),))
+    with pytest.raises(ValueError, match=r"init_weights\[1\] = \[0.5, 0.6\] is not on the simplex"):
+        CMORLConfig(num_policies=2, init_weights=((1, 0), (0.5, 0.6)))
+    with pytest.raises(ValueError, match="init_weights has vectors of length 2; minecart-v0 has 3"):
+        make_trainer(CMORLConfig(env="minecart-v0", ref_point=(-1, -1, -200), num_policies=2,
+                                 init_weights=((1, 0), (0, 1))))
+    with pytest.raises(ValueError, match="init_weights='grid'"):
+        CMORLConfig(init_weights="grid")
 
 
 def test_budget_by_hand():
@@ -61,6 +81,14 @@ def test_budget_by_hand():
     assert lagrangian.budget(3).problems_per_round == 18  # n_select 6 for m=3
     with pytest.raises(ValueError, match="less than one extension round"):
         CMORLConfig(total_steps=250_000, init_steps=200_000, ppo=PPOSection(num_envs=8, num_steps=128)).budget(2)
+
+
+def test_entropy_schedule_spans_the_init_stage():
+    cfg = CMORLConfig(total_steps=500_000, init_steps=200_000, ppo=PPOSection(ent_coef=0.01, ent_schedule="linear"))
+    ppo_config = cfg.ppo.ppo_config(cfg.eval_gamma, cfg.budget(2).init_updates)
+    assert (ppo_config.ent_schedule, ppo_config.total_updates) == ("linear", 30)  # 3 intervals x 10 updates
+    with pytest.raises(ValueError, match="ent_schedule"):
+        CMORLConfig(ppo=PPOSection(ent_schedule="cosine"))
 
 
 def test_bad_ppo_section_value_named():

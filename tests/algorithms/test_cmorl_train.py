@@ -10,6 +10,8 @@
 Hypervolumes by moocore (reference point (0, -25), the field's convention).
 """
 
+import dataclasses
+
 import gymnasium as gym
 import jax
 import jax.numpy as jnp
@@ -121,3 +123,38 @@ def test_member_returns_have_one_shape_in_both_stages(runs):
     shapes = {m["member_returns"].shape for m in metrics}
     assert shapes == {(RUNS, 4, 2)}  # max(M=2, n_select * m = 4) members, 2 objectives
     assert {int(m["stage"][0]) for m in metrics} == {0, 1}
+
+
+@pytest.mark.slow  # its own compile: ~35 s of CPU
+def test_extension_snapshots_enter_the_archive_and_replay_in_mo_gymnasium():
+    """`extension_eval_interval`: every snapshot is an archive candidate with its own id, and
+    an archived snapshot restored with `Trainer.policy` reproduces its return in MO-Gymnasium."""
+    config = dataclasses.replace(
+        CONFIG, total_steps=20_000, init_steps=2_560, extension_updates=4, extension_eval_interval=2,
+        ppo=dataclasses.replace(CONFIG.ppo, num_envs=4, num_epochs=2, num_minibatches=2),
+    )
+    trainer = make_trainer(config)
+    b = trainer.budget
+    state = trainer.init(jax.random.key(1))
+    while not trainer.done(state):
+        state, _ = trainer.run_chunk(state)
+    # ids by hand: 2 policies x init chunks, then 2 snapshots of every problem per round
+    assert int(state.next_member) == 2 * b.init_chunks + b.extension_rounds * 2 * b.problems_per_round
+    members = trainer.members(state)
+    assert len(set(members.member.tolist())) == len(members.member)
+    children = members.parent >= 0
+    assert np.all(members.parent[children] < members.member[children])
+    front, env = trainer.front(state), gym.make("deep-sea-treasure-concave-v0")
+    rows = np.flatnonzero(np.isin(front.member, members.member[children]))
+    assert rows.size > 0  # some extension snapshot is on the front
+    for row in rows:
+        act = jax.jit(trainer.policy(state, int(front.member[row])))
+        obs, _ = env.reset(seed=0)
+        total, discount = np.zeros(2), 1.0
+        for _ in range(config.ppo.max_eval_steps):
+            obs, reward, terminated, truncated, _ = env.step(int(act(jnp.asarray(obs), None)))
+            total += discount * reward
+            discount *= config.eval_gamma
+            if terminated or truncated:
+                break
+        np.testing.assert_allclose(total, front.returns[row], rtol=1e-4, atol=1e-4)

@@ -26,6 +26,7 @@ import numpy as np
 
 from morl.agents.ppo.config import HYPER_FIELDS, PPOConfig, PPOHyperparams
 from morl.config import DEFAULT_REF_POINTS
+from morl.decomposition.weights import check_weights
 
 CONSTRAINTS: tuple[str, ...] = ("barrier", "lagrangian")
 INFEASIBLE: tuple[str, ...] = ("floor", "linear")
@@ -54,7 +55,11 @@ class PPOSection:
     """The base learner (`morl.agents.ppo`): structure and numbers in one section.
     Defaults: the C-MORL public code (lr 3e-4, gamma 0.995, GAE 0.95, clip 0.2, 10 epochs,
     32 minibatches, grad-norm 0.5, 64-64 tanh), with a smaller rollout (8 envs x 128
-    steps instead of 8 x 512) so the discrete benchmarks' budgets hold several rounds."""
+    steps instead of 8 x 512) so the discrete benchmarks' budgets hold several rounds.
+    `lr_schedule` / `ent_schedule` "linear" decay the learning rate / entropy bonus to 0
+    over the init stage; the extension stage runs at the constant learning rate (see
+    `CMORLConfig.extension_learning_rate`) and, with `ent_schedule="linear"`, without
+    an entropy bonus (where the schedule ended)."""
 
     num_envs: int = 8
     num_steps: int = 128
@@ -66,6 +71,7 @@ class PPOSection:
     normalize_returns: bool = False
     normalize_observations: bool = False
     lr_schedule: str = "constant"
+    ent_schedule: str = "constant"
     max_eval_steps: int = 1000
     learning_rate: float = 3e-4
     gamma: float = 0.995
@@ -80,8 +86,8 @@ class PPOSection:
         return PPOConfig(
             num_envs=self.num_envs, num_steps=self.num_steps, num_epochs=self.num_epochs,
             num_minibatches=self.num_minibatches, hidden_sizes=self.hidden_sizes, activation=self.activation,
-            actor=self.actor, lr_schedule=self.lr_schedule,
-            total_updates=total_updates if self.lr_schedule == "linear" else None,
+            actor=self.actor, lr_schedule=self.lr_schedule, ent_schedule=self.ent_schedule,
+            total_updates=total_updates if "linear" in (self.lr_schedule, self.ent_schedule) else None,
             normalize_returns=self.normalize_returns, normalize_observations=self.normalize_observations,
             eval_gamma=eval_gamma, max_eval_steps=self.max_eval_steps,
         )
@@ -100,7 +106,8 @@ class CMORLConfig:
       it strictly. `eval_gamma`: discount of the evaluated returns (the archive's units).
     - `num_policies` (M) weight vectors from `init_weights` ("uniform": M evenly spread
       on the simplex, `morl.decomposition.weights.uniform_weights`, the grid; "onehot":
-      the corners, M must equal m, the paper's choice for many objectives). Trained at
+      the corners, M must equal m, the paper's choice for many objectives; or the M
+      vectors themselves, a tuple of M tuples of length m on the simplex). Trained at
       once on `w . A`.
     - `init_steps` / `total_steps`: nominal T_init / T (see the module docstring).
     - `eval_interval`: PPO updates between evaluations in the init stage;
@@ -123,6 +130,10 @@ class CMORLConfig:
     - `extension_optimizer`: an extension problem starts Adam from zero moments ("reset")
       or from the selected policy's archived moments ("inherit", as the public code, whose
       PGMORL `Sample` carries the optimiser state over to the copy).
+    - `extension_eval_interval`: None (the paper): an extension problem is evaluated and
+      offered to the archive once, after its `extension_updates` updates; k (a divisor of
+      `extension_updates`): after every k updates (each snapshot a candidate, as the init
+      stage's periodic evaluations are). Evaluation episodes are not budget steps.
     - `ppo`: the base learner (`PPOSection`); `extension_learning_rate` replaces its
       learning rate in the extension stage (None: the same; the extension always uses a
       constant rate).
@@ -138,7 +149,7 @@ class CMORLConfig:
     eval_gamma: float = 0.99
     init_steps: int = 200_000
     num_policies: int = 6
-    init_weights: str = "uniform"
+    init_weights: str | tuple[tuple[float, ...], ...] = "uniform"
     eval_interval: int = 10
     eval_episodes: int = 1
     buffer_size: int = 200
@@ -153,6 +164,7 @@ class CMORLConfig:
     lagrange_lr: float = 0.05
     extension_learning_rate: float | None = None
     extension_optimizer: str = "reset"
+    extension_eval_interval: int | None = None
     ppo: PPOSection = PPOSection()
 
     def __post_init__(self) -> None:
@@ -169,6 +181,15 @@ class CMORLConfig:
             value = getattr(self, name)
             if not isinstance(value, (int, np.integer)) or isinstance(value, bool) or value < 1:
                 raise ValueError(f"CMORLConfig.{name}={value!r} must be a positive int")
+        interval = self.extension_eval_interval
+        if interval is not None and (
+            not isinstance(interval, (int, np.integer)) or isinstance(interval, bool) or interval < 1
+            or self.extension_updates % interval != 0
+        ):
+            raise ValueError(
+                f"CMORLConfig.extension_eval_interval={interval!r} must be None or a positive divisor of "
+                f"extension_updates={self.extension_updates}"
+            )
         if self.n_select is not None and (not isinstance(self.n_select, (int, np.integer)) or self.n_select < 1):
             raise ValueError(f"CMORLConfig.n_select={self.n_select!r} must be a positive int or None")
         if self.init_steps >= self.total_steps:
@@ -193,8 +214,19 @@ class CMORLConfig:
             raise ValueError(
                 f"CMORLConfig.extension_optimizer={self.extension_optimizer!r}; known: {', '.join(OPTIMIZER_STARTS)}"
             )
-        if self.init_weights not in INIT_WEIGHTS:
-            raise ValueError(f"CMORLConfig.init_weights={self.init_weights!r}; known: {', '.join(INIT_WEIGHTS)}")
+        if isinstance(self.init_weights, str):
+            if self.init_weights not in INIT_WEIGHTS:
+                raise ValueError(
+                    f"CMORLConfig.init_weights={self.init_weights!r}; known: {', '.join(INIT_WEIGHTS)} "
+                    "or a tuple of weight vectors"
+                )
+        else:
+            weights = check_weights(self.init_weights, name="CMORLConfig.init_weights")
+            if len(weights) != self.num_policies:
+                raise ValueError(
+                    f"CMORLConfig.init_weights gives {len(weights)} vectors; num_policies={self.num_policies}"
+                )
+            object.__setattr__(self, "init_weights", tuple(tuple(float(v) for v in row) for row in weights))
         if not isinstance(self.ppo, PPOSection):
             raise TypeError(f"CMORLConfig.ppo must be a PPOSection, got {type(self.ppo).__name__}")
         if self.extension_learning_rate is not None and not self.extension_learning_rate > 0:
@@ -221,6 +253,11 @@ class CMORLConfig:
         if len(self.reference) != reward_dim:
             raise ValueError(
                 f"CMORLConfig.ref_point={self.reference!r} has {len(self.reference)} entries; "
+                f"{self.env} has {reward_dim} objectives"
+            )
+        if not isinstance(self.init_weights, str) and len(self.init_weights[0]) != reward_dim:
+            raise ValueError(
+                f"CMORLConfig.init_weights has vectors of length {len(self.init_weights[0])}; "
                 f"{self.env} has {reward_dim} objectives"
             )
         if self.init_weights == "onehot" and self.num_policies != reward_dim:

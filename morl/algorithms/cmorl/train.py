@@ -123,12 +123,16 @@ class CMORLTrainer:
         _check_hparams(self.run_params)
         if num_runs is not None:
             self.run_params = jax.tree_util.tree_map(lambda x: jnp.broadcast_to(x, (num_runs,)), self.run_params)
-        corners = config.init_weights == "onehot"
-        weights = one_hot_weights(m) if corners else uniform_weights(m, config.num_policies)
+        if config.init_weights == "onehot":
+            weights = one_hot_weights(m)
+        elif config.init_weights == "uniform":
+            weights = uniform_weights(m, config.num_policies)
+        else:
+            weights = np.asarray(config.init_weights)
         self.weights = jnp.asarray(weights, jnp.float32)
 
         ppo_config = config.ppo.ppo_config(config.eval_gamma, self.budget.init_updates)
-        ext_config = dataclasses.replace(ppo_config, lr_schedule="constant", total_updates=None)
+        ext_config = dataclasses.replace(ppo_config, lr_schedule="constant", ent_schedule="constant", total_updates=None)
         if config.constraint == "barrier":
             objective = constraints.log_barrier_objective(config.threshold, config.barrier_infeasible)
         else:
@@ -351,6 +355,8 @@ class CMORLTrainer:
         ext_hyper = run.hyper
         if c.extension_learning_rate is not None:
             ext_hyper = ext_hyper.replace(learning_rate=jnp.float32(c.extension_learning_rate))
+        if c.ppo.ent_schedule == "linear":  # the init stage's schedule ended at no entropy bonus
+            ext_hyper = ext_hyper.replace(ent_coef=jnp.zeros_like(ext_hyper.ent_coef))
         learners = jax.vmap(self.extender.init)(
             jax.random.split(key_init, problems), start.weights, _replicate(ext_hyper, problems), None, cparams
         )
@@ -370,23 +376,41 @@ class CMORLTrainer:
                 learners = learners.replace(objective_params=objective_params)
             return learners, metrics
 
-        learners, metrics = jax.lax.scan(_update, learners, None, c.extension_updates)
-        returns = self._evaluate(key_eval, learners.params, learners.weights)
-        ids = state.next_member + jnp.arange(problems, dtype=jnp.int32)
-        members = Member(
-            params=learners.params,
-            opt_state=self._archived(learners.opt_state),
-            shaping_state=learners.shaping_state,
-            weights=start.weights,
-            member=ids,
-            extended=jnp.zeros(problems, bool),
-            parent=start.member,
-            objective=objective,
-        )
-        archive = self._insert(archive, returns, members, ok[rep])
+        def _offer(archive, learners, key, first_id):
+            """Evaluate the problems' current policies and offer them to the archive."""
+            returns = self._evaluate(key, learners.params, learners.weights)
+            members = Member(
+                params=learners.params,
+                opt_state=self._archived(learners.opt_state),
+                shaping_state=learners.shaping_state,
+                weights=start.weights,
+                member=first_id + jnp.arange(problems, dtype=jnp.int32),
+                extended=jnp.zeros(problems, bool),
+                parent=start.member,
+                objective=objective,
+            )
+            return self._insert(archive, returns, members, ok[rep]), returns
+
+        if c.extension_eval_interval is None:  # one evaluation at the end (the paper)
+            learners, metrics = jax.lax.scan(_update, learners, None, c.extension_updates)
+            archive, returns = _offer(archive, learners, key_eval, state.next_member)
+            snapshots = 1
+        else:  # an evaluation after every `extension_eval_interval` updates
+            snapshots = c.extension_updates // c.extension_eval_interval
+
+            def _stretch(carry, xs):
+                learners, archive = carry
+                index, key = xs
+                learners, metrics = jax.lax.scan(_update, learners, None, c.extension_eval_interval)
+                archive, returns = _offer(archive, learners, key, state.next_member + index * problems)
+                return (learners, archive), (metrics, returns)
+
+            xs = (jnp.arange(snapshots, dtype=jnp.int32), jax.random.split(key_eval, snapshots))
+            (learners, archive), (metrics, returns) = jax.lax.scan(_stretch, (learners, archive), xs)
+            returns = returns[-1]
         violation = jnp.max(jnp.where(one_hot > 0, -jnp.inf, bounds - returns), axis=-1)
         new_state = state.replace(
-            archive=archive, rng=rng, chunk=state.chunk + 1, next_member=state.next_member + problems
+            archive=archive, rng=rng, chunk=state.chunk + 1, next_member=state.next_member + snapshots * problems
         )
         out = _scalar_metrics(metrics)
         out.update(
