@@ -69,7 +69,8 @@ learning-rate decay: 554.5; evaluating every update (eval_interval 1): 677.7 (69
 evaluating every 5: 693.4); plus evaluating every extension problem after each update
 (`extension_eval_interval=1`): 705.4 (710 694 717 705 701); plus the paper's beta 0.9
 instead of 0.5: 707.0 (715 691 717 705 707), the setting below; 10 updates per problem
-(3 rounds): beta 0.5 704.5, beta 0.9 705.8. The PPO section (`LONG_EXPLORE`) and the
+(3 rounds): beta 0.5 704.5, beta 0.9 705.8; the setting below plus the fuel corner as a 4th
+init policy (97 updates each): 649.3. The PPO section (`LONG_EXPLORE`) and the
 evaluation period are MORL/D's too: MORL/D at exactly C-MORL's env steps (`MORLD_CHUNK`)
 706.3 (698 704 718 709 702; 708.3 with 9 more iterations, the 10-iteration chunk rounding).
 """

@@ -13,7 +13,8 @@ The run is a fixed sequence of chunks (`CMORLConfig.budget`), each one jitted pr
   (`selection.select_for_extension`), build the `n_select * m` constrained problems
   (policy r, objective l) as ONE vmapped population, run `extension_updates` PPO
   updates on it (with the constrained objective of `constraints`), evaluate all of them
-  and insert them into the archive.
+  and insert them into the archive (with `extension_eval_interval=k`: after every k
+  updates, each snapshot a candidate with its own member id).
 The host only picks which of the two compiled programs the next chunk is (a static
 schedule); everything else runs inside jit. Every archive entry carries its actor/critic
 parameters and shaping state (the archive payload `Member`), so any front point can be
