@@ -16,8 +16,8 @@ sys.path.insert(0, str(HERE))
 
 from settings import SETTINGS, variant  # noqa: E402
 
-# config fields added after rows were recorded, with their defaults (what those rows ran with)
-ADDED_FIELDS = ("extension_optimizer='reset'", "ent_schedule='constant'", "extension_eval_interval=None")
+from morl.algorithms.cmorl import CMORLConfig, PPOSection  # noqa: E402
+
 ALGOS = {"barrier": "C-MORL (barrier)", "lagrangian": "C-MORL (Lagrangian)", "floor": "C-MORL (floored barrier)",
          "morld": "MORL/D (weighted sum)"}
 
@@ -55,16 +55,22 @@ def _rows(data: dict[tuple[str, str], dict], algos: list[str]) -> list[str]:
     return lines
 
 
+def _recorded(text: str) -> CMORLConfig | None:
+    """The config a row recorded (its `repr`) rebuilt with today's classes, so fields added
+    since take their defaults (what those runs ran with) and field order does not matter;
+    None if it no longer builds (a field was removed or renamed)."""
+    try:
+        return eval(text, {"__builtins__": {}}, {"CMORLConfig": CMORLConfig, "PPOSection": PPOSection})
+    except (TypeError, ValueError, NameError, SyntaxError):
+        return None
+
+
 def _stale(env: str, algo: str, d: dict) -> str:
     """" (old settings)" for a C-MORL row whose recorded config differs from `settings.py`'s
     now (rows written before run.py recorded the config are not checked)."""
     if algo == "morld" or "config" not in d:
         return ""
-    current = repr(variant(SETTINGS[env], algo))
-    for field in ADDED_FIELDS:  # recorded before the field existed: those runs had its default
-        if field.split("=")[0] + "=" not in d["config"]:
-            current = current.replace(f", {field}", "")
-    return "" if d["config"] == current else " (old settings)"
+    return "" if _recorded(d["config"]) == variant(SETTINGS[env], algo) else " (old settings)"
 
 
 def _unsupported(env_id: str, gamma: float) -> np.ndarray | None:

@@ -85,7 +85,7 @@ def test_budget_by_hand():
 
 def test_entropy_schedule_spans_the_init_stage():
     cfg = CMORLConfig(total_steps=500_000, init_steps=200_000, ppo=PPOSection(ent_coef=0.01, ent_schedule="linear"))
-    ppo_config = cfg.ppo.ppo_config(cfg.eval_gamma, cfg.budget(2).init_updates)
+    ppo_config = cfg.ppo.ppo_config(cfg.eval_gamma, cfg.ppo.max_eval_steps, cfg.budget(2).init_updates)
     assert (ppo_config.ent_schedule, ppo_config.total_updates) == ("linear", 30)  # 3 intervals x 10 updates
     with pytest.raises(ValueError, match="ent_schedule"):
         CMORLConfig(ppo=PPOSection(ent_schedule="cosine"))

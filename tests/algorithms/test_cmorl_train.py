@@ -12,15 +12,14 @@ Hypervolumes by moocore (reference point (0, -25), the field's convention).
 
 import dataclasses
 
-import gymnasium as gym
 import jax
 import jax.numpy as jnp
 import moocore
-import mo_gymnasium  # noqa: F401  (registers the MO envs)
 import numpy as np
 import pytest
 
 from morl.algorithms.cmorl import CMORLConfig, PPOSection, make_trainer
+from tests.algorithms.replay import mo_gymnasium_return
 
 RUNS = 2
 CONFIG = CMORLConfig(
@@ -103,17 +102,9 @@ def test_same_key_same_archive(runs):
 def test_restored_member_reproduces_its_return_in_mo_gymnasium(runs):
     trainer, _, state, _, _ = runs
     front = trainer.front(state, 0)
-    env = gym.make("deep-sea-treasure-concave-v0")
     for row in range(len(front.member)):
         act = jax.jit(trainer.policy(state, int(front.member[row]), run=0))
-        obs, _ = env.reset(seed=0)
-        total, discount = np.zeros(2), 1.0
-        for _ in range(CONFIG.ppo.max_eval_steps):
-            obs, reward, terminated, truncated, _ = env.step(int(act(jnp.asarray(obs), None)))
-            total += discount * reward
-            discount *= CONFIG.eval_gamma
-            if terminated or truncated:
-                break
+        total = mo_gymnasium_return(act, "deep-sea-treasure-concave-v0", CONFIG.eval_gamma, CONFIG.ppo.max_eval_steps)
         np.testing.assert_allclose(total, front.returns[row], rtol=1e-4, atol=1e-4)
 
 
@@ -144,17 +135,10 @@ def test_extension_snapshots_enter_the_archive_and_replay_in_mo_gymnasium():
     assert len(set(members.member.tolist())) == len(members.member)
     children = members.parent >= 0
     assert np.all(members.parent[children] < members.member[children])
-    front, env = trainer.front(state), gym.make("deep-sea-treasure-concave-v0")
+    front = trainer.front(state)
     rows = np.flatnonzero(np.isin(front.member, members.member[children]))
     assert rows.size > 0  # some extension snapshot is on the front
     for row in rows:
         act = jax.jit(trainer.policy(state, int(front.member[row])))
-        obs, _ = env.reset(seed=0)
-        total, discount = np.zeros(2), 1.0
-        for _ in range(config.ppo.max_eval_steps):
-            obs, reward, terminated, truncated, _ = env.step(int(act(jnp.asarray(obs), None)))
-            total += discount * reward
-            discount *= config.eval_gamma
-            if terminated or truncated:
-                break
+        total = mo_gymnasium_return(act, "deep-sea-treasure-concave-v0", config.eval_gamma, config.ppo.max_eval_steps)
         np.testing.assert_allclose(total, front.returns[row], rtol=1e-4, atol=1e-4)

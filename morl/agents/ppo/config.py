@@ -165,7 +165,7 @@ class PPOSection:
 
     The defaults here are the learner's own (`PPOConfig`, `PPOHyperparams`); an algorithm
     subclasses this section and redeclares only the fields whose default it changes
-    (e.g. `morl.algorithms.morld.PPOSection`). `ppo_config`
+    (`morl.algorithms.morld.PPOSection`, `morl.algorithms.cmorl.PPOSection`). `ppo_config`
     builds the static `PPOConfig` (which validates the structure), `hyperparams` the
     numbers."""
 

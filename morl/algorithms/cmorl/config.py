@@ -24,7 +24,7 @@ from typing import ClassVar
 
 import numpy as np
 
-from morl.agents.ppo.config import HYPER_FIELDS, PPOConfig, PPOHyperparams
+from morl.agents.ppo import config as ppo_config
 from morl.config import DEFAULT_REF_POINTS
 from morl.decomposition.weights import check_weights
 
@@ -51,50 +51,24 @@ class Budget:
 
 
 @dataclasses.dataclass(frozen=True)
-class PPOSection:
-    """The base learner (`morl.agents.ppo`): structure and numbers in one section.
+class PPOSection(ppo_config.PPOSection):
+    """The base learner (fields and meaning: `morl.agents.ppo.PPOSection`), plus
+    `max_eval_steps` (evaluation episodes stop there).
     Defaults: the C-MORL public code (lr 3e-4, gamma 0.995, GAE 0.95, clip 0.2, 10 epochs,
-    32 minibatches, grad-norm 0.5, 64-64 tanh), with a smaller rollout (8 envs x 128
-    steps instead of 8 x 512) so the discrete benchmarks' budgets hold several rounds.
-    `lr_schedule` / `ent_schedule` "linear" decay the learning rate / entropy bonus to 0
-    over the init stage; the extension stage runs at the constant learning rate (see
-    `CMORLConfig.extension_learning_rate`) and, with `ent_schedule="linear"`, without
-    an entropy bonus (where the schedule ended)."""
+    32 minibatches, grad-norm 0.5, 64-64 tanh, no entropy bonus), with a smaller rollout
+    (8 envs x 128 steps instead of 8 x 512) so the discrete benchmarks' budgets hold
+    several rounds. `lr_schedule` / `ent_schedule` "linear" decay the learning rate /
+    entropy bonus to 0 over the init stage; the extension stage runs at the constant
+    learning rate (see `CMORLConfig.extension_learning_rate`) and, with
+    `ent_schedule="linear"`, without an entropy bonus (where the schedule ended)."""
 
     num_envs: int = 8
-    num_steps: int = 128
     num_epochs: int = 10
     num_minibatches: int = 32
-    hidden_sizes: tuple[int, ...] = (64, 64)
-    activation: str = "tanh"
-    actor: str | None = None
-    normalize_returns: bool = False
-    normalize_observations: bool = False
-    lr_schedule: str = "constant"
-    ent_schedule: str = "constant"
-    max_eval_steps: int = 1000
     learning_rate: float = 3e-4
     gamma: float = 0.995
-    gae_lambda: float = 0.95
-    clip_eps: float = 0.2
     ent_coef: float = 0.0
-    vf_coef: float = 0.5
-    max_grad_norm: float = 0.5
-
-    def ppo_config(self, eval_gamma: float, total_updates: int | None) -> PPOConfig:
-        """The static `PPOConfig` (`total_updates` for the linear schedule)."""
-        return PPOConfig(
-            num_envs=self.num_envs, num_steps=self.num_steps, num_epochs=self.num_epochs,
-            num_minibatches=self.num_minibatches, hidden_sizes=self.hidden_sizes, activation=self.activation,
-            actor=self.actor, lr_schedule=self.lr_schedule, ent_schedule=self.ent_schedule,
-            total_updates=total_updates if "linear" in (self.lr_schedule, self.ent_schedule) else None,
-            normalize_returns=self.normalize_returns, normalize_observations=self.normalize_observations,
-            eval_gamma=eval_gamma, max_eval_steps=self.max_eval_steps,
-        )
-
-    def hyperparams(self) -> PPOHyperparams:
-        return PPOHyperparams(**{name: getattr(self, name) for name in HYPER_FIELDS}).validate()
-
+    max_eval_steps: int = 1000
 
 
 @dataclasses.dataclass(frozen=True)
@@ -232,8 +206,8 @@ class CMORLConfig:
         if self.extension_learning_rate is not None and not self.extension_learning_rate > 0:
             raise ValueError(f"CMORLConfig.extension_learning_rate={self.extension_learning_rate!r} must be positive")
         try:
-            self.ppo.ppo_config(self.eval_gamma, 1)
-            self.ppo.hyperparams()
+            self.ppo.ppo_config(self.eval_gamma, self.ppo.max_eval_steps, 1)
+            self.ppo.hyperparams().validate()
         except ValueError as err:
             raise ValueError(f"CMORLConfig.ppo: {err}") from None
 

@@ -34,12 +34,12 @@ from flax import struct
 
 from morl import parallel
 from morl.agents import ppo
-from morl.agents.ppo.config import PPOHyperparams
+from morl.agents.ppo.config import HYPER_FIELDS, PPOHyperparams
 from morl.agents.ppo.losses import vector_gae
 from morl.agents.ppo.rollout import collect
 from morl.algorithms.api import Front
 from morl.algorithms.cmorl import constraints
-from morl.algorithms.cmorl.config import HYPER_FIELDS, CMORLConfig
+from morl.algorithms.cmorl.config import CMORLConfig
 from morl.algorithms.cmorl.selection import select_for_extension
 from morl.decomposition.weights import one_hot_weights, uniform_weights
 from morl.envs import make as make_env
@@ -132,7 +132,7 @@ class CMORLTrainer:
             weights = np.asarray(config.init_weights)
         self.weights = jnp.asarray(weights, jnp.float32)
 
-        ppo_config = config.ppo.ppo_config(config.eval_gamma, self.budget.init_updates)
+        ppo_config = config.ppo.ppo_config(config.eval_gamma, config.ppo.max_eval_steps, self.budget.init_updates)
         ext_config = dataclasses.replace(ppo_config, lr_schedule="constant", ent_schedule="constant", total_updates=None)
         if config.constraint == "barrier":
             objective = constraints.log_barrier_objective(config.threshold, config.barrier_infeasible)
