@@ -96,3 +96,19 @@ def test_bad_ppo_section_value_named():
         CMORLConfig(ppo=PPOSection(num_envs=8, num_steps=128, num_minibatches=3))
     with pytest.raises(ValueError, match="learning_rate"):
         CMORLConfig(ppo=PPOSection(learning_rate=-1.0))
+
+
+def test_minecart_yaml_is_the_results_table_setting():
+    """`morl train --config experiments/cmorl/minecart.yaml` must run the row's setting."""
+    import importlib.util
+    from pathlib import Path
+
+    from morl import config
+
+    root = Path(__file__).resolve().parents[2] / "experiments" / "cmorl"
+    spec = importlib.util.spec_from_file_location("cmorl_settings", root / "settings.py")
+    settings = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(settings)
+    experiment = config.build(config.load_file(root / "minecart.yaml"))
+    assert experiment.algorithm == "cmorl" and experiment.num_seeds == 5
+    assert experiment.algo == settings.SETTINGS["minecart-v0"]
