@@ -26,8 +26,10 @@ from morl.algorithms.morld import MORLDConfig, make_trainer
 EVAL_GAMMA = {"minecart-v0": 0.98}
 
 
-def measure(env: str, pop: int, chunk: int, repeats: int, devices: int = 1, **overrides) -> dict:
-    config = MORLDConfig(
+def benchmark_config(env: str, pop: int, chunk: int, **overrides) -> MORLDConfig:
+    """The default MORL/D run on `env` with `pop` members, `chunk` iterations per chunk and
+    a budget no benchmark exhausts; `overrides` replace config fields."""
+    return MORLDConfig(
         env=env,
         pop_size=pop,
         chunk_iterations=chunk,
@@ -36,7 +38,10 @@ def measure(env: str, pop: int, chunk: int, repeats: int, devices: int = 1, **ov
         eval_gamma=EVAL_GAMMA.get(env, 0.99),
         **overrides,
     )
-    trainer = make_trainer(config, devices=devices)
+
+
+def measure(env: str, pop: int, chunk: int, repeats: int, devices: int = 1, **overrides) -> dict:
+    trainer = make_trainer(benchmark_config(env, pop, chunk, **overrides), devices=devices)
     start = time.perf_counter()
     state = jax.block_until_ready(trainer.init(jax.random.key(0)))
     state, _ = trainer.run_chunk(state)

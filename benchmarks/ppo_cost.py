@@ -33,7 +33,9 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from morl.algorithms.morld import MORLDConfig, make_trainer  # noqa: E402
+from morld_throughput import benchmark_config  # noqa: E402
+
+from morl.algorithms.morld import make_trainer  # noqa: E402
 from morl.algorithms.morld.config import PPOSection  # noqa: E402
 from morl.envs import make  # noqa: E402
 
@@ -78,9 +80,7 @@ def cpu_seconds_per_step(env: str, pop: int, chunk: int, repeats: int, sections:
     """Best process-CPU seconds per training env step of one chunk, per section, timed in turns."""
     trainers, states = [], []
     for section in sections:
-        config = MORLDConfig(env=env, pop_size=pop, chunk_iterations=chunk, total_steps=10**12,
-                             archive_capacity=max(64, pop), ppo=section)
-        trainer = make_trainer(config)
+        trainer = make_trainer(benchmark_config(env, pop, chunk, ppo=section))
         state, _ = trainer.run_chunk(trainer.init(jax.random.key(0)))  # compile and warm up
         trainers.append(trainer)
         states.append(jax.block_until_ready(state))

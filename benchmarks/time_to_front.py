@@ -29,15 +29,18 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import subprocess
 import sys
 import textwrap
 import time
+from pathlib import Path
 
 import jax
 import numpy as np
 
 jax.config.update("jax_enable_compilation_cache", False)
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from vs_morl_baselines import run_morl_baselines  # noqa: E402
 
 from morl.algorithms.morld import MORLDConfig, make_trainer  # noqa: E402
 from morl.envs import make  # noqa: E402
@@ -90,11 +93,7 @@ def ours(true_front: np.ndarray) -> list[dict]:
 
 
 def theirs(python: str, budget: float, true_front: np.ndarray) -> list[dict]:
-    command = [python, "-c", THEIRS, str(budget), json.dumps(REF.tolist())]
-    done = subprocess.run(command, capture_output=True, text=True, env={**os.environ, "WANDB_MODE": "disabled"})
-    rows = [json.loads(line.removeprefix("POINT ")) for line in done.stdout.splitlines() if line.startswith("POINT ")]
-    if done.returncode != 0 or not rows:
-        raise SystemExit(f"morl-baselines run failed (status {done.returncode}):\n{done.stderr[-3000:]}")
+    rows = run_morl_baselines(python, THEIRS, [str(budget), json.dumps(REF.tolist())], "POINT")
     trace = []
     for row in rows:
         volume, found = progress(np.asarray(row["front"], np.float64).reshape(-1, 2), true_front)

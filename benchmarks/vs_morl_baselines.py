@@ -75,13 +75,20 @@ THEIRS = textwrap.dedent(
 REF = {"deep-sea-treasure-v0": [0.0, -25.0], "minecart-v0": [-1.0, -1.0, -200.0]}
 
 
-def theirs(python: str, env: str, pop: int, steps: int, exchange: int, episodes: int) -> dict:
-    command = [python, "-c", THEIRS, env, str(pop), str(steps), str(exchange), str(episodes), json.dumps(REF[env])]
+def run_morl_baselines(python: str, script: str, args: list[str], prefix: str) -> list[dict]:
+    """Run `script` under morl-baselines' interpreter `python` (wandb off) and parse every
+    stdout line `"<prefix> <json>"`; exit with its stderr if it fails or prints none."""
+    command = [python, "-c", script, *args]
     done = subprocess.run(command, capture_output=True, text=True, env={**os.environ, "WANDB_MODE": "disabled"})
-    lines = [line for line in done.stdout.splitlines() if line.startswith("RESULT ")]
-    if done.returncode != 0 or not lines:
+    rows = [json.loads(line.removeprefix(prefix + " ")) for line in done.stdout.splitlines() if line.startswith(prefix + " ")]
+    if done.returncode != 0 or not rows:
         raise SystemExit(f"morl-baselines run failed (status {done.returncode}):\n{done.stderr[-3000:]}")
-    result = json.loads(lines[-1].removeprefix("RESULT "))
+    return rows
+
+
+def theirs(python: str, env: str, pop: int, steps: int, exchange: int, episodes: int) -> dict:
+    args = [env, str(pop), str(steps), str(exchange), str(episodes), json.dumps(REF[env])]
+    result = run_morl_baselines(python, THEIRS, args, "RESULT")[-1]
     return {"steps_per_s": result["steps"] / result["wall"], "steps_per_cpu_s": result["steps"] / result["cpu"], **result}
 
 
