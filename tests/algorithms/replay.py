@@ -27,10 +27,10 @@ def mo_gymnasium_return(act, env_id: str, gamma: float, max_steps: int) -> np.nd
     MO-Gymnasium's own `env_id` from `reset(seed=0)`, for at most `max_steps` steps."""
     env = gym.make(env_id)
     obs, _ = env.reset(seed=0)
-    total, discount = None, 1.0
+    total, discount = np.zeros(env.unwrapped.reward_space.shape), 1.0
     for _ in range(max_steps):
         obs, reward, terminated, truncated, _ = env.step(int(act(jnp.asarray(obs), None)))
-        total = discount * reward if total is None else total + discount * reward
+        total += discount * reward
         discount *= gamma
         if terminated or truncated:
             break
