@@ -108,6 +108,8 @@ def test_spaces_and_errors():
         MuJoCoPool("mo-hopper-v4", render_mode="rgb_array")
     with pytest.raises(ValueError, match="mo-lunar-lander-v3"):
         MuJoCoPool("mo-lunar-lander-v3")
+    with pytest.raises(ValueError, match="distinct"):
+        pool.step(np.asarray([3, 3], np.int64), np.zeros((2, 8), np.float32))
 
 
 @pytest.mark.slow

@@ -95,6 +95,14 @@ SUPPORTED_KWARGS = frozenset(
 _F32, _F64 = np.float32, np.float64
 
 
+def _distinct(slots: np.ndarray) -> np.ndarray:
+    """`slots` as int64 `[B]`; a one-line `ValueError` if one repeats (a copy steps once a call)."""
+    slots = np.asarray(slots, np.int64).reshape(-1)
+    if len(np.unique(slots)) != len(slots):
+        raise ValueError(f"MuJoCoPool: slots must be distinct within a call, got {slots.tolist()}")
+    return slots
+
+
 def _usable_cpus() -> int:
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 
@@ -113,7 +121,9 @@ class MuJoCoPool:
             raise ValueError(f"MuJoCoPool has no '{env_id}' (it steps {sorted(MUJOCO_IDS)})")
         unsupported = sorted(set(kwargs) - SUPPORTED_KWARGS)
         if unsupported:
-            raise ValueError(f"{env_id}: MuJoCoPool does not support keyword arguments {unsupported} (GymnasiumPool does)")
+            raise ValueError(
+                f"{env_id}: MuJoCoPool does not support keyword arguments {unsupported} (GymnasiumPool does)"
+            )
         self.env_id = env_id
         self.task, self.version = _TASKS[env_id]
         env = make_gymnasium(env_id, **kwargs)
@@ -145,8 +155,9 @@ class MuJoCoPool:
     def reset(self, slots: np.ndarray, seeds: np.ndarray) -> np.ndarray:
         """(Re)start copy `slots[i]` (int64 `[B]`, distinct) seeded with `seeds[i]`.
         Returns the first observations, float32 `[B, obs_dim]`."""
+        slots = _distinct(slots)
         with self._lock:
-            return self._start(np.asarray(slots).reshape(-1), np.asarray(seeds).reshape(-1))
+            return self._start(slots, np.asarray(seeds).reshape(-1))
 
     def step(self, slots: np.ndarray, actions: np.ndarray) -> StepArrays:
         """Step copies `slots` (int64 `[B]`, distinct) with float32 `actions` `[B, act_dim]`.
@@ -156,7 +167,7 @@ class MuJoCoPool:
         whose episode ended is restarted: `obs` is its new episode's first observation,
         `final_obs` the last one of the ended episode (equal to `obs` otherwise).
         """
-        slots = np.asarray(slots).reshape(-1)
+        slots = _distinct(slots)
         actions = np.ascontiguousarray(actions, _F32).reshape(len(slots), -1)
         with self._lock:
             fresh = np.asarray([s for s in slots.tolist() if s not in self._index], np.int64)
@@ -263,10 +274,13 @@ class MuJoCoPool:
                 for name, buf in fields:
                     buf[i] = getattr(data, name)
 
-        helpers = [] if self._executor is None else [self._executor.submit(work) for _ in range(min(self.nthread, n) - 1)]
-        work()
-        for future in helpers:
-            future.result()
+        nhelp = 0 if self._executor is None else min(self.nthread, n) - 1
+        helpers = [self._executor.submit(work) for _ in range(nhelp)]
+        try:
+            work()
+        finally:  # never leave a helper stepping after the call returns
+            for future in helpers:
+                future.result()
 
     # --- MO-Gymnasium's formulas, vectorised over copies -------------------------------
 
@@ -350,7 +364,9 @@ class MuJoCoPool:
                         parts.append(bufs[name][:, start:].reshape(n, -1))
         return np.concatenate(parts, axis=1)
 
-    def _reward(self, velocity: np.ndarray, healthy: np.ndarray, bufs: dict[str, np.ndarray], actions: np.ndarray) -> np.ndarray:
+    def _reward(
+        self, velocity: np.ndarray, healthy: np.ndarray, bufs: dict[str, np.ndarray], actions: np.ndarray
+    ) -> np.ndarray:
         """MO-Gymnasium's reward vectors, float32 `[B, reward_dim]`.
 
         Scalars MO-Gymnasium adds to its float32 vector keep their dtype here: a Python
