@@ -33,18 +33,6 @@ from typing import Any, Literal, Union
 
 import yaml
 
-#: Hypervolume reference points the field uses (ALGORITHMS.md, section 6), for configs
-#: that leave `ref_point` as None. Maximisation: every point of a front dominates it.
-DEFAULT_REF_POINTS: dict[str, tuple[float, ...]] = {
-    "deep-sea-treasure-v0": (0.0, -25.0),
-    "deep-sea-treasure-concave-v0": (0.0, -25.0),
-    "deep-sea-treasure-mirrored-v0": (0.0, -25.0),
-    "fruit-tree-v0": (0.0,) * 6,
-    "minecart-v0": (-1.0, -1.0, -200.0),
-    "minecart-deterministic-v0": (-1.0, -1.0, -200.0),
-}
-
-
 class ConfigError(ValueError):
     """A bad config key or value; the message is one line naming it."""
 

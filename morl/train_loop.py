@@ -17,6 +17,7 @@ from __future__ import annotations
 import dataclasses
 import inspect
 import shutil
+import sys
 import tempfile
 import threading
 import time
@@ -28,7 +29,7 @@ from typing import Any
 import numpy as np
 
 from morl.algorithms import Front, Trainer, get_algorithm
-from morl.config import DEFAULT_REF_POINTS, ConfigError, Experiment, build, first_difference, load_file, run_points
+from morl.config import ConfigError, Experiment, build, first_difference, load_file, run_points
 from morl.io import rundir
 
 #: Columns of metrics.csv before the per-member returns `member<i>_return<j>`.
@@ -72,14 +73,29 @@ class Job:
 
 
 def resolve_ref_point(experiment: Experiment) -> Experiment:
-    """Fill `algo.ref_point` from `DEFAULT_REF_POINTS` when it is None."""
+    """Fill `algo.ref_point` when it is None: the env's conventional point
+    (`morl.envs.defaults.ENV_DEFAULTS`), else the automatic rule (random-policy returns,
+    `automatic_ref_point`), announced on stderr. Either way config.yaml records it."""
+    from morl.envs import defaults, make, registry
+
     algo = experiment.algo
     if algo.ref_point is not None:
         return experiment
-    if algo.env not in DEFAULT_REF_POINTS:
-        raise ConfigError(f"no default reference point for env '{algo.env}'; set ref_point, e.g. --set ref_point=0,0")
-    algo = dataclasses.replace(algo, ref_point=DEFAULT_REF_POINTS[algo.env])
-    return dataclasses.replace(experiment, algo=algo)
+    entry = defaults.env_defaults(algo.env)
+    if entry is not None:
+        ref = entry.ref_point
+    else:
+        try:
+            env = make(algo.env, **registry.parse_kwargs(getattr(algo, "env_kwargs", ())))
+        except (ValueError, TypeError) as err:
+            raise ConfigError(str(err)) from None
+        ref = defaults.automatic_ref_point(env, algo.eval_gamma)
+        print(
+            f"morl: {algo.env} has no conventional reference point; using ref_point={list(ref)} from random-policy "
+            "returns (set ref_point to choose one)",
+            file=sys.stderr,
+        )
+    return dataclasses.replace(experiment, algo=dataclasses.replace(algo, ref_point=tuple(ref)))
 
 
 def prepare(experiment: Experiment, run_dir: str | Path, *, resume: bool = False, overwrite: bool = False) -> Job:
@@ -116,6 +132,13 @@ def prepare(experiment: Experiment, run_dir: str | Path, *, resume: bool = False
             raise ConfigError(str(err)) from None
         layout["devices"] = experiment.devices
     trainer = algorithm.make_trainer(experiment.algo, num_runs=num_runs, hparams=hparams, **layout)
+    from morl.envs.host import HostEnvironment
+
+    if experiment.devices > 1 and isinstance(trainer.env, HostEnvironment):
+        raise ConfigError(
+            f"{experiment.algo.env} is simulated on the host, which runs on one device; set devices=1 "
+            "(the host pool already steps its copies on every core)"
+        )
     m = trainer.env.reward_dim
     ref = experiment.algo.ref_point
     if len(ref) != m:

@@ -20,7 +20,7 @@ The algorithm config (a frozen dataclass; nested frozen dataclasses for sections
     total_steps: int                      # env-step budget per run; `--steps` sets it
     ref_point: tuple[float, ...] | None   # hypervolume reference point, maximisation
                                           # (None: the field's convention for the env,
-                                          # see morl.config.DEFAULT_REF_POINTS)
+                                          # see morl.envs.defaults.ENV_DEFAULTS)
     eval_gamma: float                     # discount of the returns in `Front.returns`
                                           # (1.0 = undiscounted); also picks the true
                                           # front `env.pareto_front(eval_gamma)`

@@ -37,6 +37,10 @@ class Environment(Generic[TEnvState, TEnvParams]):
     #: Registered id (set by `morl.envs.make`), used in error messages.
     id: str = ""
 
+    #: True when `step` itself starts a new episode at episode end (host simulators);
+    #: `AutoReset` then passes through.
+    resets_itself: bool = False
+
     # --- to implement -------------------------------------------------------------
     @property
     def default_params(self) -> TEnvParams:

@@ -50,15 +50,42 @@ def parse_kwargs(texts: tuple[str, ...] | list[str], field: str = "env_kwargs") 
     return kwargs
 
 
+#: Prefix that asks for MO-Gymnasium's own env on the host even where a JAX port exists.
+HOST_PREFIX = "host:"
+
+
+def gymnasium_ids() -> list[str]:
+    """Every id MO-Gymnasium (and gymnasium) registers, sorted."""
+    import gymnasium
+    import mo_gymnasium  # noqa: F401  (registers the MO-Gymnasium ids)
+
+    return sorted(gymnasium.registry)
+
+
 def make(env_id: str, **kwargs: Any) -> Environment:
-    """Build the JAX-native environment registered under `env_id` (MO-Gymnasium's id).
+    """Build the environment `env_id` names (MO-Gymnasium's ids).
+
+    - A registered id (`registered()`) gives its JAX-native port.
+    - `"host:" + id` gives MO-Gymnasium's own env `id` simulated on the host
+      (`morl.envs.host.HostEnvironment`: MuJoCo C for the MO-MuJoCo ids), driven from
+      inside compiled programs; any other MO-Gymnasium id gets that automatically.
 
     Keyword arguments follow MO-Gymnasium's constructor arguments of the same env.
     """
+    env_id = str(env_id)
+    if env_id.startswith(HOST_PREFIX) or (env_id not in _REGISTRY and env_id in gymnasium_ids()):
+        from morl.envs.host import make_host
+
+        env = make_host(env_id.removeprefix(HOST_PREFIX), **kwargs)
+        env.id = env_id
+        return env
     if env_id not in _REGISTRY:
-        close = difflib.get_close_matches(env_id, _REGISTRY, n=3)
+        close = difflib.get_close_matches(env_id, [*_REGISTRY, *gymnasium_ids()], n=3)
         hint = f" Did you mean {close}?" if close else ""
-        raise ValueError(f"unknown environment id '{env_id}'.{hint} Known ids: {', '.join(registered())}")
+        raise ValueError(
+            f"unknown environment id '{env_id}'.{hint} Known: the JAX ports {', '.join(registered())} "
+            "and every MO-Gymnasium id"
+        )
     spec = _REGISTRY[env_id]
     module_name, class_name = spec.entry_point.split(":")
     cls = getattr(importlib.import_module(module_name), class_name)

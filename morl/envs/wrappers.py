@@ -33,6 +33,10 @@ class Wrapper(Environment):
     def reward_dim(self) -> int:
         return self.env.reward_dim
 
+    @property
+    def resets_itself(self) -> bool:  # type: ignore[override]
+        return self.env.resets_itself
+
     def reset_env(self, key, params):
         return self.env.reset(key, params)
 
@@ -63,10 +67,12 @@ class AutoReset(Wrapper):
 
     The returned observation is the first one of the new episode; the last observation
     of the finished episode is kept in `info["final_obs"]` (needed to bootstrap values
-    on truncation).
+    on truncation). An env that `resets_itself` (a host simulator) already does both.
     """
 
     def step_env(self, key, state, action, params) -> StepResult:
+        if self.env.resets_itself:
+            return self.env.step(key, state, action, params)
         key_step, key_reset = jax.random.split(key)
         obs, next_state, reward, terminated, truncated, info = self.env.step(key_step, state, action, params)
         reset_obs, reset_state = self.env.reset(key_reset, params)

@@ -50,7 +50,7 @@ def test_other_bad_values():
         make_trainer(CMORLConfig(env="resource-gathering-v0", ref_point=(0, 0, 0), num_policies=7, init_weights="onehot",
                                  total_steps=2_000_000))
     with pytest.raises(ValueError, match="no conventional reference point"):
-        make_trainer(CMORLConfig(env="resource-gathering-v0"))
+        make_trainer(CMORLConfig(env="mo-reacher-v5", total_steps=5_000_000))
 
 
 def test_explicit_init_weights():

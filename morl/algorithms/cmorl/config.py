@@ -25,7 +25,7 @@ from typing import ClassVar
 import numpy as np
 
 from morl.agents.ppo import config as ppo_config
-from morl.config import DEFAULT_REF_POINTS
+from morl.envs.defaults import env_defaults
 from morl.decomposition.weights import check_weights
 
 CONSTRAINTS: tuple[str, ...] = ("barrier", "lagrangian")
@@ -75,8 +75,9 @@ class PPOSection(ppo_config.PPOSection):
 class CMORLConfig:
     """C-MORL settings (Liu et al., ICLR 2025). Defaults are the paper's where it states one.
 
-    - `env`: a `morl.envs` id. `ref_point`: hypervolume reference (length m; None: the
-      field's convention `morl.config.DEFAULT_REF_POINTS`); archive points must dominate
+    - `env`: a `morl.envs` id (a JAX port, or any MO-Gymnasium id simulated on the host),
+      `env_kwargs` its keyword arguments as "key=value" strings. `ref_point`: hypervolume reference (length m; None: the
+      field's convention `morl.envs.defaults.ENV_DEFAULTS`); archive points must dominate
       it strictly. `eval_gamma`: discount of the evaluated returns (the archive's units).
     - `num_policies` (M) weight vectors from `init_weights` ("uniform": M evenly spread
       on the simplex, `morl.decomposition.weights.uniform_weights`, the grid; "onehot":
@@ -118,6 +119,7 @@ class CMORLConfig:
     )
 
     env: str = "deep-sea-treasure-v0"
+    env_kwargs: tuple[str, ...] = ()
     total_steps: int = 500_000
     ref_point: tuple[float, ...] | None = None
     eval_gamma: float = 0.99
@@ -216,11 +218,12 @@ class CMORLConfig:
         """`ref_point`, or the field's convention for `env`."""
         if self.ref_point is not None:
             return self.ref_point
-        if self.env not in DEFAULT_REF_POINTS:
+        entry = env_defaults(self.env)
+        if entry is None:
             raise ValueError(
                 f"CMORLConfig.ref_point=None and {self.env!r} has no conventional reference point; set one"
             )
-        return DEFAULT_REF_POINTS[self.env]
+        return entry.ref_point
 
     def check_objectives(self, reward_dim: int) -> None:
         """Checks that need the environment's number of objectives `m`."""

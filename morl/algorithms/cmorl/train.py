@@ -43,6 +43,7 @@ from morl.algorithms.cmorl.config import CMORLConfig
 from morl.algorithms.cmorl.selection import select_for_extension
 from morl.decomposition.weights import one_hot_weights, uniform_weights
 from morl.envs import make as make_env
+from morl.envs.registry import parse_kwargs
 from morl.envs.wrappers import AutoReset, EpisodeStatistics
 from morl.pareto import ParetoArchive, archive_init, archive_insert
 from morl.shaping.base import chain, identity
@@ -116,7 +117,7 @@ class CMORLTrainer:
                 raise ValueError(f"cmorl: hparams[{name!r}] has shape {np.shape(values)}, expected ({num_runs},)")
         self.config = config
         self.num_runs = num_runs
-        self.env = make_env(config.env)
+        self.env = make_env(config.env, **parse_kwargs(config.env_kwargs))
         m = self.env.reward_dim
         self.budget = config.budget(m)
         self.reference = jnp.asarray(config.reference, jnp.float32)

@@ -1,0 +1,120 @@
+"""Evaluation conventions per environment id: the hypervolume reference point, in one table.
+
+Maximisation: every reachable (discounted) return must dominate the reference point.
+Entries follow the field's conventions (morl-baselines' examples and the C-MORL code:
+deep-sea-treasure (0, -25), fruit-tree the origin, minecart (-1, -1, -200),
+mo-lunar-lander (-101, -1001, -101, -101), two-objective MO-MuJoCo (-100, -100), three-
+objective (-100, -100, -100)); the others are bounds of the env's reachable returns.
+
+An id without an entry gets `automatic_ref_point`: the per-objective minimum of
+random-policy returns, moved down by their spread (a heuristic: it is printed by
+the CLI and recorded in the run's config.yaml, so a run states what it used).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from morl.envs.registry import HOST_PREFIX
+
+
+@dataclass(frozen=True)
+class EnvDefaults:
+    """`ref_point`: length = the env's objectives, dominated by every reachable return."""
+
+    ref_point: tuple[float, ...]
+
+
+def _same(ids: tuple[str, ...], defaults: EnvDefaults) -> dict[str, EnvDefaults]:
+    return dict.fromkeys(ids, defaults)
+
+
+_TWO_MUJOCO = EnvDefaults((-100.0, -100.0))
+_THREE_MUJOCO = EnvDefaults((-100.0, -100.0, -100.0))
+_LUNAR = EnvDefaults((-101.0, -1001.0, -101.0, -101.0))
+
+ENV_DEFAULTS: dict[str, EnvDefaults] = {
+    **_same(("deep-sea-treasure-v0", "deep-sea-treasure-concave-v0", "deep-sea-treasure-mirrored-v0"),
+            EnvDefaults((0.0, -25.0))),
+    "fruit-tree-v0": EnvDefaults((0.0,) * 6),
+    **_same(("minecart-v0", "minecart-deterministic-v0"), EnvDefaults((-1.0, -1.0, -200.0))),
+    # (enemy, gold, gem): at most one death (-1), gold and gem at most +1 each.
+    "resource-gathering-v0": EnvDefaults((-1.0, -1.0, -1.0)),
+    # Item counts of the three kinds: never negative.
+    "four-room-v0": EnvDefaults((-1.0, -1.0, -1.0)),
+    # Penalties of at most -1 per step over 200-step episodes (any discount); speed >= 0.
+    "mo-mountaincar-v0": EnvDefaults((-201.0, -201.0, -201.0)),
+    "mo-mountaincar-3d-v0": EnvDefaults((-201.0, -201.0, -1.0)),
+    "mo-mountaincar-timemove-v0": EnvDefaults((-201.0, -201.0)),
+    "mo-mountaincar-timespeed-v0": EnvDefaults((-201.0, -1.0)),
+    # Time and fuel (-u**2, |u| <= 1) penalties over 999-step episodes.
+    "mo-mountaincarcontinuous-v0": EnvDefaults((-1000.0, -1000.0)),
+    # Pendulum-v1's cost split in two: swing-up error <= pi**2 + 0.1 * 8**2 per step,
+    # torque cost <= 0.001 * 2**2 per step, over 200-step episodes.
+    "mo-pendulum-v0": EnvDefaults((-3300.0, -1.0)),
+    **_same(("mo-lunar-lander-v3", "mo-lunar-lander-continuous-v3"), _LUNAR),
+    **_same(("mo-halfcheetah-v4", "mo-halfcheetah-v5", "mo-hopper-2d-v4", "mo-hopper-2obj-v5", "mo-ant-2d-v4",
+             "mo-ant-2obj-v5", "mo-humanoid-v4", "mo-humanoid-v5", "mo-walker2d-v4", "mo-walker2d-v5",
+             "mo-swimmer-v4", "mo-swimmer-v5"), _TWO_MUJOCO),
+    **_same(("mo-hopper-v4", "mo-hopper-v5", "mo-ant-v4", "mo-ant-v5"), _THREE_MUJOCO),
+}
+
+
+def base_id(env_id: str) -> str:
+    """`env_id` without the host prefix or an experiment-local `@suffix`."""
+    return str(env_id).removeprefix(HOST_PREFIX).split("@")[0]
+
+
+def env_defaults(env_id: str) -> EnvDefaults | None:
+    """The table's entry for `env_id` (host and port ids share it), or None."""
+    return ENV_DEFAULTS.get(base_id(env_id))
+
+
+def automatic_ref_point(env: Any, gamma: float, *, episodes: int = 16, max_steps: int = 1000, seed: int = 0) -> tuple[float, ...]:
+    """A reference point for an env without a table entry: per objective, the minimum of
+    `episodes` uniformly random-policy returns (discounted with `gamma`, episodes cut at
+    `max_steps`) minus their spread (at least 10% of the minimum's size, at least
+    1e-3). `env` is a `morl.envs.Environment`. Returns `m` floats, rounded down to 3
+    significant digits so config files read well."""
+    import jax
+    import jax.numpy as jnp
+
+    from morl.envs.wrappers import EpisodeStatistics
+
+    tracked = EpisodeStatistics(env, gamma=float(gamma))
+    space = env.action_space()
+
+    def episode(key):
+        key_reset, key_run = jax.random.split(key)
+        obs, state = tracked.reset(key_reset)
+
+        def running(carry):
+            _, done, t, _, _ = carry
+            return ~done & (t < max_steps)
+
+        def step(carry):
+            state, _, t, key, _ = carry
+            key, key_action, key_step = jax.random.split(key, 3)
+            _, state, _, terminated, truncated, info = tracked.step(key_step, state, space.sample(key_action))
+            done = terminated | truncated
+            return state, done, t + 1, key, info["discounted_return"]
+
+        init = (state, jnp.bool_(False), jnp.int32(0), key_run, jnp.zeros((env.reward_dim,), jnp.float32))
+        state, done, _, _, finished = jax.lax.while_loop(running, step, init)
+        return jnp.where(done, finished, state.discounted_return)
+
+    keys = jax.random.split(jax.random.key(seed), episodes)
+    returns = np.asarray(jax.jit(jax.vmap(episode))(keys), np.float64)
+    low, high = returns.min(0), returns.max(0)
+    margin = np.maximum(np.maximum(high - low, 0.1 * np.abs(low)), 1e-3)
+    return tuple(float(_round_down(v)) for v in low - margin)
+
+
+def _round_down(value: float) -> float:
+    if value == 0.0:
+        return 0.0
+    scale = 10.0 ** (np.floor(np.log10(abs(value))) - 2)
+    return float(np.floor(value / scale) * scale)
