@@ -30,10 +30,13 @@ def terminating_kwargs(env_id: str) -> dict:
     return TERMINATING.get(task, {})
 
 
-def run_against_gymnasium(env_id: str, kwargs: dict, slots: list[int], steps: int, seed: int) -> dict[str, int]:
+def run_against_gymnasium(
+    env_id: str, kwargs: dict, slots: list[int], steps: int, seed: int, nthread: int | None = None
+) -> dict[str, int]:
     """Reset and step a pool and one MO-Gymnasium env per slot side by side, asserting
-    equality at every step; returns how many terminations and truncations were seen."""
-    pool = MuJoCoPool(env_id, **kwargs)
+    equality at every step (half way, some copies are reset again with new seeds);
+    returns how many terminations and truncations were seen."""
+    pool = MuJoCoPool(env_id, nthread=nthread, **kwargs)
     envs = [mo_gymnasium.make(env_id, **kwargs) for _ in slots]
     rng = np.random.default_rng(seed)
     seeds = rng.integers(0, 2**31, len(slots))
@@ -45,6 +48,12 @@ def run_against_gymnasium(env_id: str, kwargs: dict, slots: list[int], steps: in
     for t in range(steps):
         # a random subset in a random order, as the bridge may call
         chosen = rng.permutation(len(slots))[: rng.integers(1, len(slots) + 1)]
+        if t == steps // 2:
+            seeds = rng.integers(0, 2**31, len(chosen)).astype(np.uint32)
+            obs = pool.reset(np.asarray(slots, np.int64)[chosen], seeds)
+            expected = np.stack([envs[i].reset(seed=int(s))[0] for i, s in zip(chosen, seeds)])
+            np.testing.assert_array_equal(obs, expected.astype(np.float32))
+            continue
         actions = rng.uniform(low, high, (len(chosen), len(low))).astype(np.float32)
         obs, reward, terminated, truncated, final_obs = pool.step(np.asarray(slots, np.int64)[chosen], actions)
         for row, i in enumerate(chosen):
@@ -64,11 +73,11 @@ def run_against_gymnasium(env_id: str, kwargs: dict, slots: list[int], steps: in
 
 @pytest.mark.parametrize("env_id", sorted(MUJOCO_IDS))
 def test_matches_mo_gymnasium(env_id):
-    seen = run_against_gymnasium(env_id, {"max_episode_steps": 12}, slots=[5, 0, 31], steps=30, seed=0)
+    seen = run_against_gymnasium(env_id, {"max_episode_steps": 12}, slots=[5, 0, 31], steps=40, seed=0, nthread=3)
     assert seen["truncated"] > 0
     if terminating_kwargs(env_id):
         kwargs = {"max_episode_steps": 12, **terminating_kwargs(env_id)}
-        assert run_against_gymnasium(env_id, kwargs, slots=[2, 9], steps=30, seed=1)["terminated"] > 0
+        assert run_against_gymnasium(env_id, kwargs, slots=[2, 9], steps=30, seed=1, nthread=1)["terminated"] > 0
 
 
 @pytest.mark.parametrize(
