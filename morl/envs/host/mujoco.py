@@ -155,9 +155,11 @@ class MuJoCoPool:
     def reset(self, slots: np.ndarray, seeds: np.ndarray) -> np.ndarray:
         """(Re)start copy `slots[i]` (int64 `[B]`, distinct) seeded with `seeds[i]`.
         Returns the first observations, float32 `[B, obs_dim]`."""
-        slots = _distinct(slots)
+        slots, seeds = _distinct(slots), np.asarray(seeds).reshape(-1)
+        if len(seeds) != len(slots):
+            raise ValueError(f"MuJoCoPool.reset: {len(slots)} slots but {len(seeds)} seeds")
         with self._lock:
-            return self._start(slots, np.asarray(seeds).reshape(-1))
+            return self._start(slots, seeds)
 
     def step(self, slots: np.ndarray, actions: np.ndarray) -> StepArrays:
         """Step copies `slots` (int64 `[B]`, distinct) with float32 `actions` `[B, act_dim]`.
