@@ -1,18 +1,19 @@
-"""Run one published MO-MuJoCo setting (C-MORL's or MORL/D's, see settings.py) on the MJX
-ports, all seeds in ONE compiled program (a vmapped run axis), and write the per-seed
-hypervolume, expected utility and sparsity with the device and wall-clock as JSON.
+"""Run one row of the MO-MuJoCo table (see settings.py), one seed after another, each
+resumable: a killed run continues from its last checkpoint when the command is repeated.
 
-    python experiments/mujoco/run.py cmorl hopper-2d --seeds 5
-    python experiments/mujoco/run.py morld halfcheetah --seeds 5
-    python experiments/mujoco/run.py cmorl hopper-2d --seeds 1 --smoke   # minutes on a CPU
+    python experiments/mujoco/run.py cmorl hopper-2d --seeds 3
+    python experiments/mujoco/run.py morld ant-2d --seeds 3 --first-seed 3
+    python experiments/mujoco/run.py morld-sac hopper-2d --seeds 1 --smoke   # seconds, end to end
 
-Meant for a GPU machine (MJX steps ~1 k/s on a CPU: the full settings would take days).
-`--smoke` divides every budget by 100 and shrinks the PPO rollout so the whole pipeline
-runs end to end on a CPU; its numbers mean nothing.
-Results: `experiments/mujoco/results/<algo>__<task>[__smoke].json`. Metrics on the final
-archive's returns (discounted with the setting's eval gamma): hypervolume w.r.t. the
-setting's reference point, expected utility over 50 (2 objectives) / 55 (3) evenly spread
-weights, sparsity (PGMORL).
+Each seed trains through `morl train`'s loop (`morl.train_loop`: progress bar with
+steps/s and time left, checkpoints every chunk) in `experiments/mujoco/runs/<algorithm>__
+<task>__seed<k>/` (not committed), and on completion writes
+`experiments/mujoco/results/<algorithm>__<task>__seed<k>.json` (committed): hypervolume
+w.r.t. the task's reference point, expected utility over 50 (2 objectives) / 55 (3)
+evenly spread weights, sparsity, the front, on returns discounted with gamma 0.99, plus
+the env steps, wall-clock (summed over resumed sessions), device, git commit and the
+config. A seed whose result file exists is skipped. `--smoke` runs a few thousand steps
+into `results/smoke/` (the CI-sized check that the whole pipeline works).
 """
 
 from __future__ import annotations
@@ -20,110 +21,107 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
+import subprocess
 import sys
-import time
 from pathlib import Path
 
-import jax
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
 
-from settings import (  # noqa: E402
-    CMORL_TASKS,
-    EPISODE_CAP,
-    MORLD_TASKS,
-    capped_id,
-    cmorl_config,
-    fit_extension,
-    morld_config,
-)
+from settings import ALGORITHMS, TASKS, config, smoke  # noqa: E402
 
-from morl.algorithms import get_algorithm  # noqa: E402
-from morl.decomposition.weights import uniform_weights  # noqa: E402
-from morl.envs import registry  # noqa: E402
-from morl.envs.mujoco import ENVS, register_all  # noqa: E402
-from morl.pareto import expected_utility, hypervolume, sparsity  # noqa: E402
+from morl.config import Experiment, LogConfig, to_dict  # noqa: E402
+from morl.io import rundir  # noqa: E402
 
-RESULTS = Path(__file__).resolve().parent / "results"
+RESULTS = HERE / "results"
+RUNS = HERE / "runs"
 EU_WEIGHTS = {2: 50, 3: 55}
 
 
-def register_envs() -> None:
-    """The MO-MuJoCo ids, and C-MORL's 500-step-episode copies under experiment-local ids."""
-    if "mo-halfcheetah-v5" not in registry.registered():
-        register_all()
-    for env_id, (entry_point, kwargs) in ENVS.items():
-        if capped_id(env_id) not in registry.registered():
-            registry.register(capped_id(env_id), f"morl.envs.mujoco.{entry_point}", **kwargs, max_steps=EPISODE_CAP)
+def git_commit() -> str:
+    """HEAD's hash, with "-dirty" when tracked files differ from it."""
+    def git(*args: str) -> str:
+        return subprocess.run(["git", *args], cwd=HERE, capture_output=True, text=True).stdout.strip()
+
+    head = git("rev-parse", "HEAD") or "unknown"
+    return head + ("-dirty" if git("status", "--porcelain", "--untracked-files=no") else "")
 
 
-def smoke(config):
-    """A CPU-sized copy of `config`: budgets / 100, 4 envs x 64 steps, 2 epochs."""
-    ppo = dataclasses.replace(config.ppo, num_envs=4, num_steps=64, num_epochs=2, num_minibatches=4)
-    if hasattr(config, "init_steps"):
-        small = dataclasses.replace(config, ppo=ppo, total_steps=config.total_steps // 100,
-                                    init_steps=config.init_steps // 100, eval_interval=2)
-        return fit_extension(small, len(config.reference))
-    return dataclasses.replace(config, ppo=ppo, total_steps=config.total_steps // 100, eval_period=2)
+def result_path(algorithm: str, task: str, seed: int, is_smoke: bool) -> Path:
+    folder = RESULTS / "smoke" if is_smoke else RESULTS
+    return folder / f"{algorithm}__{task}__seed{seed}.json"
 
 
-def run(algo: str, task: str, seeds: int, seed: int, is_smoke: bool) -> dict:
-    config = cmorl_config(task) if algo == "cmorl" else morld_config(task)
-    config = smoke(config) if is_smoke else config
-    ref = np.asarray(config.ref_point, np.float64)
-    m = len(ref)
-    trainer = get_algorithm(algo).make_trainer(config, num_runs=seeds)
-    keys = jax.vmap(jax.random.key)(np.arange(seed, seed + seeds))
-    start = time.perf_counter()
-    state = trainer.init(keys)
-    chunk_times = []
-    while not trainer.done(state):
-        t = time.perf_counter()
-        state, metrics = trainer.run_chunk(state)
-        jax.block_until_ready(metrics)
-        chunk_times.append(time.perf_counter() - t)
-    wall = time.perf_counter() - start
-    weights = uniform_weights(m, EU_WEIGHTS[m])
-    per_seed = []
-    for r in range(seeds):
-        points = np.asarray(trainer.front(state, run=r).returns, np.float64)
-        per_seed.append({
-            "seed": seed + r,
-            "hypervolume": hypervolume(points, ref),
-            "expected_utility": expected_utility(points, weights) if len(points) else float("nan"),
-            "sparsity": sparsity(points),
-            "front_size": int(len(points)),
-            "front": points.round(4).tolist(),
-        })
-    return {
-        "algo": algo, "task": task, "env": config.env, "smoke": is_smoke, "seeds": seeds,
-        "env_steps_per_seed": int(trainer.env_steps(state)), "wall_s": wall, "chunk_s": chunk_times,
-        "device": str(jax.devices()[0].device_kind), "ref_point": ref.tolist(), "eval_gamma": config.eval_gamma,
-        "eu_weights": int(len(weights)), "results": per_seed,
+def run_seed(algorithm: str, task: str, seed: int, is_smoke: bool) -> dict:
+    """Train (or resume) one seed of one row and write its result file; returns the result."""
+    import jax
+
+    from morl import train_loop
+
+    algo_config = smoke(algorithm, task) if is_smoke else config(algorithm, task)
+    m = len(algo_config.ref_point)
+    log = LogConfig(checkpoint_every=1, keep_checkpoints=2, tensorboard=False, eu_weights=EU_WEIGHTS[m])
+    experiment = Experiment(algorithm=ALGORITHMS[algorithm], seed=seed, algo=algo_config, log=log)
+    run_dir = (RUNS / "smoke" if is_smoke else RUNS) / f"{algorithm}__{task}__seed{seed}"
+    resume = (run_dir / rundir.CHECKPOINTS).is_dir() and any((run_dir / rundir.CHECKPOINTS).iterdir())
+    job = train_loop.prepare(experiment, run_dir, resume=resume, overwrite=not resume)
+    summary = train_loop.run(job)
+    measured = summary["runs"][0]
+    front = np.loadtxt(run_dir / rundir.FRONT, delimiter=",", skiprows=1, ndmin=2)
+    result = {
+        "algorithm": algorithm,
+        "setting": task,
+        "env_id": algo_config.env,
+        "seed": seed,
+        "total_steps": summary["env_steps"],
+        "hypervolume": measured["hypervolume"],
+        "expected_utility": measured["expected_utility"],
+        "sparsity": measured["sparsity"],
+        "num_points": measured["front_size"],
+        "wall_s": summary["wall_time"],
+        "device": f"{jax.devices()[0].platform}: {jax.devices()[0].device_kind}",
+        "git_commit": git_commit(),
+        "resumed": resume,
+        "ref_point": list(algo_config.ref_point),
+        "eval_gamma": algo_config.eval_gamma,
+        "eu_weights": EU_WEIGHTS[m],
+        "front": _front_returns(front, m),
+        "config": to_dict(algo_config),
     }
+    out = result_path(algorithm, task, seed, is_smoke)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    rundir.atomic_write(out, json.dumps(result, indent=1) + "\n")
+    return result
+
+
+def _front_returns(table: np.ndarray, m: int) -> list[list[float]]:
+    """The `[n, m]` returns of front.csv's rows (its last m columns)."""
+    if table.size == 0:
+        return []
+    return np.round(table[:, -m:], 4).tolist()
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("algo", choices=["cmorl", "morld"])
-    parser.add_argument("task", help=f"cmorl: {', '.join(CMORL_TASKS)}; morld: {', '.join(MORLD_TASKS)}")
-    parser.add_argument("--seeds", type=int, default=5)
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--smoke", action="store_true")
+    parser.add_argument("algorithm", choices=list(ALGORITHMS))
+    parser.add_argument("task", choices=list(TASKS))
+    parser.add_argument("--seeds", type=int, default=3, help="how many seeds (default 3)")
+    parser.add_argument("--first-seed", type=int, default=0)
+    parser.add_argument("--smoke", action="store_true", help="a few thousand steps, results under results/smoke/")
     args = parser.parse_args()
-    tasks = CMORL_TASKS if args.algo == "cmorl" else MORLD_TASKS
-    if args.task not in tasks:
-        parser.error(f"unknown {args.algo} task {args.task!r}; known: {', '.join(tasks)}")
-    register_envs()
-    result = run(args.algo, args.task, args.seeds, args.seed, args.smoke)
-    RESULTS.mkdir(exist_ok=True)
-    out = RESULTS / f"{args.algo}__{args.task}{'__smoke' if args.smoke else ''}.json"
-    out.write_text(json.dumps(result, indent=1))
-    hv = [r["hypervolume"] for r in result["results"]]
-    eu = [r["expected_utility"] for r in result["results"]]
-    print(f"{args.algo} {args.task}: HV {np.mean(hv):.4g} +- {np.std(hv):.3g}, EU {np.mean(eu):.4g}, "
-          f"{result['wall_s']:.0f} s on {result['device']} -> {out}")
+    if args.seeds < 1 or args.first_seed < 0:
+        parser.error("--seeds must be >= 1 and --first-seed >= 0")
+    for seed in range(args.first_seed, args.first_seed + args.seeds):
+        out = result_path(args.algorithm, args.task, seed, args.smoke)
+        if out.exists():
+            print(f"{out.relative_to(HERE)} exists: seed {seed} is done")
+            continue
+        result = run_seed(args.algorithm, args.task, seed, args.smoke)
+        print(f"{args.algorithm} {args.task} seed {seed}: HV {result['hypervolume']:.4g}, EU "
+              f"{result['expected_utility']:.4g}, SP {result['sparsity']:.4g}, {result['num_points']} points, "
+              f"{result['wall_s']:.0f} s -> {out.relative_to(HERE)}")
 
 
 if __name__ == "__main__":
