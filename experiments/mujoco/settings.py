@@ -1,16 +1,28 @@
-"""The published MO-MuJoCo table's settings (C-MORL, Liu et al., ICLR 2025, Table 2) for
-C-MORL and, at the same budgets, MORL/D with a PPO and a SAC learner.
+"""The published MO-MuJoCo table's settings (C-MORL, Liu et al., ICLR 2025) for C-MORL
+and, at the same budgets, MORL/D with a PPO and a SAC learner.
 
-Environments are MO-Gymnasium's v4 ids simulated in MuJoCo C on the host
-(`morl.envs.host`), episodes capped at 500 steps as in C-MORL (`max_episode_steps=500`),
-evaluation returns discounted with gamma 0.99, hypervolume reference points (-100)^m.
+Read from the public code (RuohLiuq/C-MORL, scripts/*.py, run.py, arguments.py, mopg.py):
+- Environments: MO-Gymnasium's v4 ids, simulated here in MuJoCo C on the host
+  (`morl.envs.host`); every episode capped at 500 steps (`max_episode_steps=500`).
+- Initial policies: a simplex grid, 6 for Hopper-2d and Humanoid-2d (step 0.2), 3 for
+  Ant-2d (step 0.5), and six fixed vectors for the 3-objective tasks.
+- Extension: `n_select` 5 (2 objectives) / 6 (3), beta 0.9, barrier t 20, 20 PPO updates
+  per constrained problem and round.
+- Evaluation: deterministic policies, 5 episodes (Hopper-2d) or 10, returns discounted
+  with gamma 0.99; hypervolume reference point (-100)^m; expected utility over a weight
+  grid of step 0.01 (101 weights, 2 objectives) or 0.1 (66 weights, 3 objectives).
+- PPO: lr 3e-4 linear decay, gamma 0.995, GAE 0.95, clip 0.2, 10 epochs, 32
+  minibatches, 512 steps x 8 envs, grad norm 0.5, 64-64 tanh actor and vector critic,
+  running normalisation of observations and of each objective's return.
 
-C-MORL's PPO is the public code's (lr 3e-4 linear decay, gamma 0.995, GAE 0.95, clip
-0.2, 10 epochs, 32 minibatches, 512 steps x 8 envs, grad norm 0.5, 64-64 tanh actor and
-vector critic, per-objective return normalisation). Budget arithmetic: with 4096 steps
-per update, T - T_init holds one extension round only with fewer than the paper's 20
-updates per constrained problem, so `fit_extension` picks the largest count (<= 20) that
-fits. MORL/D runs a population of 6 (C-MORL's initial policies) on the same PPO, or SAC
+Budgets, two columns of the table:
+- "paper": T / T_init as the paper states them (Hopper-2d 1.5M / 1.0M env steps, ...).
+- "code": what the public code actually steps for that T. It counts one update as 512
+  steps although 8 envs collect 4096, and sizes the extension stage per objective, so a
+  policy's init stage gets `T_init // M // 512` updates of 4096 steps and the extension
+  stage `(T - T_init) // n_select // 512 // m` updates per selected policy and objective:
+  about 8x the stated T (Hopper-2d 12M). The published numbers come from this budget.
+MORL/D runs a population of 6 (or C-MORL's M for 3 objectives) on the same PPO, or SAC
 with its defaults, for the same total env steps.
 """
 
@@ -30,39 +42,68 @@ ENV_KWARGS = (f"max_episode_steps={EPISODE_CAP}",)
 
 
 class Task(NamedTuple):
-    """One row of the table: the env, total steps T, C-MORL's init-stage steps T_init,
-    the hypervolume reference point, and C-MORL's published HV / EU / SP."""
+    """One setting: the env, the paper's total steps T and init-stage steps T_init, the
+    hypervolume reference point, C-MORL's initial weight vectors, evaluation episodes,
+    and the published HV / EU / SP (C-MORL paper, Table 2, as listed by the project)."""
 
     env_id: str
     total_steps: int
     init_steps: int
     ref_point: tuple[float, ...]
+    init_weights: tuple[tuple[float, ...], ...]
+    eval_episodes: int
     published: dict[str, dict[str, float]]
 
 
+def _grid(step: float) -> tuple[tuple[float, ...], ...]:
+    n = round(1 / step)
+    return tuple((round(i * step, 6), round(1 - i * step, 6)) for i in range(n + 1))
+
+
+_THREE_OBJECTIVE_WEIGHTS = ((0.2, 0.2, 0.6), (0.2, 0.5, 0.3), (0.2, 0.8, 0.0), (0.5, 0.2, 0.3), (0.5, 0.5, 0.0),
+                            (0.8, 0.2, 0.0))
+
 TASKS: dict[str, Task] = {
-    "hopper-2d": Task("mo-hopper-2d-v4", 1_500_000, 1_000_000, (-100.0, -100.0), {
+    "hopper-2d": Task("mo-hopper-2d-v4", 1_500_000, 1_000_000, (-100.0, -100.0), _grid(0.2), 5, {
         "C-MORL": {"hypervolume": 1.37e5, "expected_utility": 2.53e2, "sparsity": 1.13e2},
         "PGMORL": {"hypervolume": 1.20e5}, "GPI-LS": {"hypervolume": 1.19e5}}),
-    "hopper-3d": Task("mo-hopper-v4", 2_000_000, 1_500_000, (-100.0, -100.0, -100.0), {
+    "hopper-3d": Task("mo-hopper-v4", 2_000_000, 1_500_000, (-100.0, -100.0, -100.0), _THREE_OBJECTIVE_WEIGHTS, 10, {
         "C-MORL": {"hypervolume": 2.19e7, "expected_utility": 1.81e2, "sparsity": 0.53e2}}),
-    "ant-2d": Task("mo-ant-2d-v4", 1_500_000, 1_000_000, (-100.0, -100.0), {
+    "ant-2d": Task("mo-ant-2d-v4", 1_500_000, 1_000_000, (-100.0, -100.0), _grid(0.5), 10, {
         "C-MORL": {"hypervolume": 1.31e5, "expected_utility": 2.50e2, "sparsity": 2.65e3},
         "PGMORL": {"hypervolume": 0.35e5}, "GPI-LS": {"hypervolume": 1.17e5}}),
-    "ant-3d": Task("mo-ant-v4", 2_000_000, 1_500_000, (-100.0, -100.0, -100.0), {
+    "ant-3d": Task("mo-ant-v4", 2_000_000, 1_500_000, (-100.0, -100.0, -100.0), _THREE_OBJECTIVE_WEIGHTS, 10, {
         "C-MORL": {"hypervolume": 2.61e7, "expected_utility": 2.06e2, "sparsity": 0.06e3}}),
-    "humanoid-2d": Task("mo-humanoid-v4", 1_500_000, 1_000_000, (-100.0, -100.0), {
+    "humanoid-2d": Task("mo-humanoid-v4", 1_500_000, 1_000_000, (-100.0, -100.0), _grid(0.2), 10, {
         "C-MORL": {"hypervolume": 3.43e5, "expected_utility": 4.78e2, "sparsity": 2.21e4}}),
 }
 
+BUDGETS = ("paper", "code")
+ROLLOUT = 512 * 8  # env steps per PPO update (C-MORL's 512 steps x 8 envs)
+
+
+def budget_steps(task: str, budget: str) -> tuple[int, int]:
+    """`(total, init)` env steps of `task` under `budget` ("paper" or "code", see above)."""
+    t = TASKS[task]
+    if budget == "paper":
+        return t.total_steps, t.init_steps
+    if budget != "code":
+        raise ValueError(f"unknown budget {budget!r}; known: {', '.join(BUDGETS)}")
+    m, policies = len(t.ref_point), len(t.init_weights)
+    n_select = 5 if m == 2 else 6
+    init = policies * (t.init_steps // policies // 512) * ROLLOUT
+    extension = ((t.total_steps - t.init_steps) // n_select // 512 // m) * n_select * m * ROLLOUT
+    return init + extension + ROLLOUT * n_select, init
+
+
 CMORL_PPO = CMORLPPO(
     num_envs=8, num_steps=512, num_epochs=10, num_minibatches=32, hidden_sizes=(64, 64), activation="tanh",
-    normalize_returns=True, lr_schedule="linear", max_eval_steps=EPISODE_CAP, learning_rate=3e-4, gamma=0.995,
+    normalize_returns=True, normalize_observations=True, lr_schedule="linear", max_eval_steps=EPISODE_CAP, learning_rate=3e-4, gamma=0.995,
     gae_lambda=0.95, clip_eps=0.2, ent_coef=0.0, vf_coef=0.5, max_grad_norm=0.5,
 )
 MORLD_PPO = MORLDPPO(
     num_envs=8, num_steps=512, num_epochs=10, num_minibatches=32, hidden_sizes=(64, 64), activation="tanh",
-    normalize_returns=True, lr_schedule="linear", learning_rate=3e-4, gamma=0.995, gae_lambda=0.95, clip_eps=0.2,
+    normalize_returns=True, normalize_observations=True, lr_schedule="linear", learning_rate=3e-4, gamma=0.995, gae_lambda=0.95, clip_eps=0.2,
     ent_coef=0.0, vf_coef=0.5, max_grad_norm=0.5,
 )
 
@@ -82,20 +123,21 @@ def fit_extension(config: CMORLConfig, reward_dim: int) -> CMORLConfig:
     raise ValueError(f"{config.env}: T={config.total_steps} cannot hold one extension round")
 
 
-def config(algorithm: str, task: str) -> Any:
+def config(algorithm: str, task: str, budget: str = "paper") -> Any:
     """The algorithm config of one row (`algorithm` a key of `ALGORITHMS`)."""
     t = TASKS[task]
+    total, init = budget_steps(task, budget)
     if algorithm == "cmorl":
         cmorl = CMORLConfig(
-            env=t.env_id, env_kwargs=ENV_KWARGS, total_steps=t.total_steps, init_steps=t.init_steps,
-            ref_point=t.ref_point, eval_gamma=EVAL_GAMMA, num_policies=6, eval_interval=10, eval_episodes=1,
-            ppo=CMORL_PPO,
+            env=t.env_id, env_kwargs=ENV_KWARGS, total_steps=total, init_steps=init, ref_point=t.ref_point,
+            eval_gamma=EVAL_GAMMA, num_policies=len(t.init_weights), init_weights=t.init_weights, eval_interval=10,
+            eval_episodes=t.eval_episodes, extension_eval_interval=1, ppo=CMORL_PPO,
         )
         return fit_extension(cmorl, len(t.ref_point))
     common = dict(
-        env=t.env_id, env_kwargs=ENV_KWARGS, total_steps=t.total_steps, ref_point=t.ref_point, eval_gamma=EVAL_GAMMA,
-        pop_size=6, weight_init="uniform", scalarization="weighted_sum", eval_period=5, eval_episodes=1,
-        max_eval_steps=EPISODE_CAP, archive_capacity=64,
+        env=t.env_id, env_kwargs=ENV_KWARGS, total_steps=total, ref_point=t.ref_point, eval_gamma=EVAL_GAMMA,
+        pop_size=6, weight_init="uniform", scalarization="weighted_sum", eval_period=5,
+        eval_episodes=t.eval_episodes, max_eval_steps=EPISODE_CAP, archive_capacity=64,
     )
     if algorithm == "morld":
         return MORLDConfig(**common, ppo=MORLD_PPO)
@@ -107,16 +149,16 @@ def config(algorithm: str, task: str) -> Any:
 def smoke(algorithm: str, task: str) -> Any:
     """A CPU-sized copy of a row's config (a few thousand steps; its numbers mean nothing)."""
     full = config(algorithm, task)
+    m = len(full.ref_point)
     if algorithm == "cmorl":
         ppo = dataclasses.replace(full.ppo, num_envs=2, num_steps=64, num_epochs=1, num_minibatches=2)
-        small = dataclasses.replace(full, ppo=ppo, num_policies=2, total_steps=6_000, init_steps=1_024,
-                                    eval_interval=2, n_select=1)
-        return fit_extension(small, len(full.ref_point))
+        small = dataclasses.replace(full, ppo=ppo, num_policies=m, init_weights="onehot", total_steps=8_000,
+                                    init_steps=1_536, eval_interval=2, eval_episodes=1, n_select=1)
+        return fit_extension(small, m)
+    small = dict(pop_size=m, eval_period=2, eval_episodes=1, chunk_iterations=4)
     if algorithm == "morld":
         ppo = dataclasses.replace(full.ppo, num_envs=2, num_steps=64, num_epochs=1, num_minibatches=2)
-        return dataclasses.replace(full, ppo=ppo, pop_size=len(full.ref_point), total_steps=2_048, eval_period=2,
-                                   chunk_iterations=4)
+        return dataclasses.replace(full, ppo=ppo, total_steps=2_048, **small)
     sac = dataclasses.replace(full.sac, num_envs=2, rollout_steps=8, gradient_steps=2, batch_size=32,
                               buffer_size=2_000, learning_starts=64, hidden_sizes=(32, 32))
-    return dataclasses.replace(full, sac=sac, pop_size=len(full.ref_point), total_steps=1_024, eval_period=2,
-                               chunk_iterations=4)
+    return dataclasses.replace(full, sac=sac, total_steps=1_024, **small)
