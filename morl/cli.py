@@ -10,9 +10,12 @@
     morl table runs/a runs/b --out results.md
     morl sweep sweeps/morld_dst.yaml
 
-Bad input (unknown algorithm, env, key; wrong type; a resume with another config; an
-existing run directory) ends with one line `morl: error: ...` and exit status 2, before
-anything is written or compiled.
+Exit status: 0 done; 2 bad input (unknown algorithm, env or key, a wrong type or range,
+a damaged config file, an unusable run directory, a resume with another config), reported
+as one line `morl: error: ...` before anything is written or compiled; 1 a run that failed
+(one line, the traceback in `<run>/error.log`) or a sweep whose trials all failed;
+128 + signal after SIGINT / SIGTERM (the run stops at a chunk boundary with a checkpoint;
+a second signal quits at once).
 """
 
 from __future__ import annotations
@@ -26,16 +29,25 @@ from typing import Any
 #: The README's main job: what `morl train` runs with no arguments.
 DEFAULT_JOB: dict[str, Any] = {"algorithm": "morld", "algo": {"env": "deep-sea-treasure-v0", "total_steps": 500_000}}
 
-_USER_ERRORS = (ValueError, TypeError, FileNotFoundError, FileExistsError, NotImplementedError)
+#: Errors that mean bad input (paths included: a file where a directory belongs, no
+#: permission, a run directory another process holds).
+_USER_ERRORS = (ValueError, TypeError, OSError, NotImplementedError)
+
+#: Exit status of bad input (argparse's own), and of a run or sweep that failed.
+USAGE_ERROR, RUN_FAILED = 2, 1
 
 
 class UserError(Exception):
     """Bad input; printed as one line."""
 
 
-def _fail(message: str) -> int:
-    print(f"morl: error: {message}", file=sys.stderr)
-    return 2
+def _fail(message: str, status: int = USAGE_ERROR) -> int:
+    print(f"morl: error: {_one_line(message)}", file=sys.stderr)
+    return status
+
+
+def _one_line(text: str) -> str:
+    return " ".join(str(text).split()) or "unknown error"
 
 
 # --- train -----------------------------------------------------------------------------
@@ -70,10 +82,17 @@ def experiment_from_args(args: argparse.Namespace) -> tuple[Any, Path]:
     experiment = config.build(raw, overrides)
     if out is None:
         stamp = time.strftime("%Y%m%d-%H%M%S")
-        out = Path(args.out) if args.out else Path("runs") / f"{experiment.algorithm}-{experiment.algo.env}-{stamp}"
-    elif args.out and Path(args.out) != out:
+        default = Path("runs") / f"{experiment.algorithm}-{experiment.algo.env}-{stamp}"
+        out = default if args.out is None else _out_path(args.out)
+    elif args.out is not None and _out_path(args.out) != out:
         raise UserError(f"--out {args.out} and --resume {args.resume} name different run directories")
     return experiment, out
+
+
+def _out_path(text: str) -> Path:
+    if not text.strip():
+        raise UserError("--out is empty; give a run directory such as runs/NAME")
+    return Path(text)
 
 
 def _default_raw(algorithm: str | None) -> dict[str, Any]:
@@ -84,24 +103,61 @@ def _default_raw(algorithm: str | None) -> dict[str, Any]:
 
 def _train(args: argparse.Namespace) -> int:
     from morl import config
-    from morl.train_loop import prepare, run
+    from morl.train_loop import Interrupted, prepare, run, stop_on_signals
 
-    try:
-        if args.distributed:
-            from morl import parallel
+    with stop_on_signals() as stop:
+        try:
+            if args.distributed:
+                from morl import parallel
 
-            parallel.initialize_distributed()
-        experiment, out = experiment_from_args(args)
-        if args.print_config:
-            print(config.to_yaml(experiment), end="")
-            return 0
-        job = prepare(experiment, out, resume=args.resume is not None, overwrite=args.overwrite)
-    except (UserError, *_USER_ERRORS) as err:
-        return _fail(str(err))
-    summary = run(job)
+                parallel.initialize_distributed()
+            experiment, out = experiment_from_args(args)
+            if args.print_config:
+                print(config.to_yaml(experiment), end="")
+                return 0
+            job = prepare(experiment, out, resume=args.resume is not None, overwrite=args.overwrite)
+        except (UserError, *_USER_ERRORS) as err:
+            return _fail(str(err))
+        for warning in job.warnings:
+            print(f"morl: warning: {warning}", file=sys.stderr)
+        try:
+            summary = run(job, stop=stop)
+        except Interrupted as stopped:
+            return _interrupted(stopped)
+        except Exception as err:  # a run that fails: one line here, the traceback in the run directory
+            return _fail(f"training failed: {type(err).__name__}: {err}{_error_log(job.run_dir)}", RUN_FAILED)
     if job.process_index == 0:
         _print_summary(summary)
     return 0
+
+
+def _interrupted(stopped: Any) -> int:
+    """The one line after `Interrupted`; status 128 + signal, as a shell reports a signal."""
+    import signal
+
+    name = signal.Signals(stopped.signum).name
+    if stopped.chunk:
+        where = f"checkpoint after chunk {stopped.chunk} ({stopped.env_steps:,} env steps)"
+        print(f"morl: {name}: stopped with a {where}; continue with: morl train --resume {stopped.run_dir}",
+              file=sys.stderr)
+    else:
+        print(f"morl: {name}: stopped before the first chunk; nothing trained", file=sys.stderr)
+    return 128 + stopped.signum
+
+
+def _error_log(run_dir: Path) -> str:
+    """Write the current exception's traceback to `<run_dir>/error.log`; the sentence that says so."""
+    import traceback
+
+    from morl.io import rundir
+
+    if not run_dir.is_dir():
+        return ""
+    try:
+        rundir.atomic_write(run_dir / "error.log", traceback.format_exc())
+    except OSError:
+        return ""
+    return f" (traceback in {run_dir / 'error.log'})"
 
 
 def _print_summary(summary: dict[str, Any]) -> None:
@@ -143,7 +199,13 @@ def _eval(args: argparse.Namespace) -> int:
     from morl.io import rundir
     from morl.io.policy import evaluate_policy, restore_run
 
+    from morl.config import SEED_RANGE
+
     try:
+        if args.episodes < 1:
+            raise UserError(f"--episodes must be >= 1, got {args.episodes}")
+        if not SEED_RANGE[0] <= args.seed <= SEED_RANGE[1]:
+            raise UserError(f"--seed must lie in [{SEED_RANGE[0]}, {SEED_RANGE[1]}], got {args.seed}")
         restored = restore_run(args.run_dir)
     except (UserError, *_USER_ERRORS) as err:
         return _fail(str(err))
@@ -219,7 +281,16 @@ def _sweep(args: argparse.Namespace) -> int:
         sweeps.check(sweep)
     except (UserError, *_USER_ERRORS) as err:
         return _fail(str(err))
-    sweeps.optimize(sweep)
+    from morl.train_loop import Interrupted, stop_on_signals
+
+    with stop_on_signals() as stop:
+        try:
+            sweeps.optimize(sweep, stop=stop)
+        except Interrupted as stopped:
+            return _interrupted(stopped)
+        except sweeps.SweepFailed as err:
+            print(sweeps.summarize(sweep))
+            return _fail(str(err), RUN_FAILED)
     print(sweeps.summarize(sweep))
     return 0
 
@@ -261,10 +332,17 @@ def _rollout(args: argparse.Namespace) -> int:
 # --- parser ----------------------------------------------------------------------------
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse with a one-line error (no usage block), in the CLI's `morl: error:` form."""
+
+    def error(self, message: str) -> Any:
+        self.exit(USAGE_ERROR, f"morl: error: {_one_line(message)} (see {self.prog} --help)\n")
+
+
 def parser() -> argparse.ArgumentParser:
     from morl.algorithms import known_algorithms
 
-    top = argparse.ArgumentParser(prog="morl", description="JAX-native multi-objective RL")
+    top = _Parser(prog="morl", description="JAX-native multi-objective RL")
     sub = top.add_subparsers(dest="command", required=True)
 
     train = sub.add_parser(
@@ -292,11 +370,26 @@ def parser() -> argparse.ArgumentParser:
         "--grid", action="append", default=[], metavar="KEY=V1,V2", help="grid over a vmappable field (repeatable)"
     )
     train.add_argument(
-        "--set", action="append", default=[], metavar="KEY=VALUE", help="override any config field (repeatable)"
+        "--set",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="override any config field (repeatable; --print-config lists them). KEY is dotted "
+        "(ppo.learning_rate, log.checkpoint_every; a first part that is not an experiment key means algo.). "
+        "VALUE is parsed by the field's type: 1e-3, true, null; a list: 0,-25 or [0,-25]; a list of lists "
+        "in brackets: init_weights=[[1,0],[0.5,0.5],[0,1]]; a grid: grid.ppo.learning_rate=[1e-3,3e-4]",
     )
-    train.add_argument("--out", help="run directory (default runs/<algorithm>-<env>-<time>)")
-    train.add_argument("--resume", metavar="RUN_DIR", help="continue the run in RUN_DIR from its last checkpoint")
-    train.add_argument("--overwrite", action="store_true", help="replace an existing run directory")
+    train.add_argument(
+        "--out", help="run directory (default runs/<algorithm>-<env>-<time>); locked while a process writes it"
+    )
+    train.add_argument(
+        "--resume", metavar="RUN_DIR", help="continue the run in RUN_DIR from its newest intact checkpoint"
+    )
+    train.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="replace an existing run directory (kept aside until the new run has trained its first chunk)",
+    )
     train.add_argument("--no-progress", action="store_true", help="no progress bar")
     train.add_argument("--print-config", action="store_true", help="print the resolved config as YAML and exit")
     train.set_defaults(func=_train)
@@ -349,9 +442,13 @@ def use_compile_cache() -> None:
 
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
-    if args.command in ("train", "eval", "sweep"):
-        use_compile_cache()
-    return args.func(args)
+    try:
+        if args.command in ("train", "eval", "sweep"):
+            use_compile_cache()
+        return args.func(args)
+    except KeyboardInterrupt:  # outside a run's signal handling (imports, set-up, eval, plots)
+        print("morl: interrupted", file=sys.stderr)
+        return 128 + 2
 
 
 if __name__ == "__main__":

@@ -24,6 +24,7 @@ from __future__ import annotations
 import dataclasses
 import difflib
 import itertools
+import math
 import types
 import typing
 from collections.abc import Iterable, Mapping
@@ -88,14 +89,14 @@ def load_file(path: str | Path) -> dict[str, Any]:
     if not path.is_file():
         raise ConfigError(f"config file '{path}' does not exist")
     if path.suffix in (".yaml", ".yml"):
-        try:
-            data = yaml.safe_load(path.read_text()) or {}
-        except yaml.YAMLError as err:
-            raise ConfigError(f"config file '{path}' is not valid YAML: {str(err).splitlines()[0]}") from None
+        data = load_yaml(path, "config file")
     elif path.suffix == ".py":
         import runpy
 
-        namespace = runpy.run_path(str(path))
+        try:
+            namespace = runpy.run_path(str(path))
+        except Exception as err:  # the file's own error, reported as one line
+            raise ConfigError(f"config file '{path}' failed: {type(err).__name__}: {_one_line(err)}") from None
         if "config" not in namespace:
             raise ConfigError(f"config file '{path}' defines no variable 'config'")
         data = _raw_from_object(namespace["config"], path)
@@ -104,6 +105,47 @@ def load_file(path: str | Path) -> dict[str, Any]:
     if not isinstance(data, dict):
         raise ConfigError(f"config file '{path}' must hold a mapping, got {type(data).__name__}")
     return data
+
+
+class _UniqueKeyLoader(yaml.SafeLoader):
+    """YAML's safe loader, refusing a mapping that repeats a key (PyYAML keeps the last)."""
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        seen: set[Any] = set()
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=True)
+            if key in seen:
+                line = key_node.start_mark.line + 1
+                raise ConfigError(f"duplicate key '{key}' (line {line})")
+            seen.add(key)
+        return super().construct_mapping(node, deep=deep)
+
+
+def load_yaml(path: str | Path, what: str) -> Any:
+    """The YAML document in `path` (`what` names it in errors: "config file", "sweep
+    spec"). An empty file, a repeated key or a syntax error is a one-line `ConfigError`."""
+    path = Path(path)
+    try:
+        text = path.read_text()
+    except (OSError, UnicodeDecodeError) as err:
+        raise ConfigError(f"{what} '{path}' cannot be read: {_one_line(err)}") from None
+    try:
+        data = yaml.load(text, Loader=_UniqueKeyLoader)
+    except ConfigError as err:
+        raise ConfigError(f"{what} '{path}': {err}") from None
+    except yaml.YAMLError as err:
+        mark = getattr(err, "problem_mark", None)
+        where = f" (line {mark.line + 1})" if mark is not None else ""
+        problem = getattr(err, "problem", None) or _one_line(err)
+        raise ConfigError(f"{what} '{path}' is not valid YAML{where}: {problem}") from None
+    if data is None:
+        raise ConfigError(f"{what} '{path}' is empty")
+    return data
+
+
+def _one_line(err: BaseException) -> str:
+    lines = [line.strip() for line in str(err).splitlines() if line.strip()]
+    return lines[0] if lines else type(err).__name__
 
 
 def _raw_from_object(obj: Any, path: Path) -> dict[str, Any]:
@@ -155,9 +197,21 @@ def build(raw: Mapping[str, Any] | None = None, overrides: Iterable[tuple[str, A
     return experiment
 
 
+#: Seeds become `jax.random.key(seed)` of an int32 array: every run's seed must fit.
+SEED_RANGE: tuple[int, int] = (0, 2**31 - 1)
+
+
 def _check_experiment(experiment: Experiment) -> None:
     if experiment.num_seeds < 1:
         raise ConfigError(f"config key 'num_seeds' must be >= 1, got {experiment.num_seeds}")
+    low, high = SEED_RANGE
+    if not low <= experiment.seed <= high:
+        raise ConfigError(f"config key 'seed' must lie in [{low}, {high}], got {experiment.seed}")
+    if experiment.seed + experiment.num_seeds - 1 > high:
+        last = experiment.seed + experiment.num_seeds - 1
+        raise ConfigError(
+            f"config key 'num_seeds'={experiment.num_seeds} from seed {experiment.seed} reaches seed {last} > {high}"
+        )
     if experiment.devices < 1:
         raise ConfigError(f"config key 'devices' must be >= 1, got {experiment.devices}")
     log = experiment.log
@@ -166,6 +220,8 @@ def _check_experiment(experiment: Experiment) -> None:
         low = 0 if key == "checkpoint_every" else 1
         if value < low:
             raise ConfigError(f"config key 'log.{key}' must be >= {low}, got {value}")
+    if log.metrics_flush_s < 0:
+        raise ConfigError(f"config key 'log.metrics_flush_s' must be >= 0, got {log.metrics_flush_s}")
     vmappable = getattr(type(experiment.algo), "vmappable", ())
     for key, values in experiment.grid.items():
         name = key.removeprefix("algo.")
@@ -246,7 +302,9 @@ def _convert(value: Any, tp: Any, key: str, allow_missing_algo: bool = False) ->
             if type(None) in args:
                 return None
         errors = []
-        for arg in args:
+        # a bracketed string ("[[0.5,0.5],[1,0]]") is a list first, a plain string last
+        bracketed = isinstance(value, str) and value.strip()[:1] in "(["
+        for arg in sorted(args, key=lambda a: bracketed and a is str):
             if arg is type(None):
                 continue
             try:
@@ -282,12 +340,15 @@ def _convert(value: Any, tp: Any, key: str, allow_missing_algo: bool = False) ->
             if parsed is not None and float(parsed).is_integer():
                 return int(parsed)
     elif tp is float:
+        number = None
         if isinstance(value, (int, float)) and not isinstance(value, bool):
-            return float(value)
-        if isinstance(value, str):
-            parsed = _parse_number(value)
-            if parsed is not None:
-                return float(parsed)
+            number = float(value)
+        elif isinstance(value, str):
+            number = _parse_number(value)
+        if number is not None:
+            if not math.isfinite(number):
+                raise ConfigError(f"{where} expects a finite number, got {value!r}")
+            return float(number)
     elif tp is str:
         if isinstance(value, str):
             return value
@@ -314,6 +375,13 @@ def _as_sequence(value: Any, where: str, tp: Any) -> list[Any]:
     if isinstance(value, str):
         text = value.strip()
         if text[:1] in "([" and text[-1:] in ")]":
+            # YAML flow syntax, parentheses read as brackets: "[[0.5,0.5],[1,0]]", "(0,-25)"
+            try:
+                parsed = yaml.safe_load(text.replace("(", "[").replace(")", "]"))
+            except yaml.YAMLError:
+                parsed = None
+            if isinstance(parsed, list):
+                return parsed
             text = text[1:-1]
         return [part.strip() for part in text.split(",") if part.strip()]
     raise ConfigError(f"{where} expects {_type_name(tp)}, got {value!r}")

@@ -29,16 +29,16 @@ prints the table and writes `<dir>/trials.csv` and `<dir>/pareto.png` (and `.pdf
 from __future__ import annotations
 
 import dataclasses
+import difflib
 import os
 import random
 import socket
+import tempfile
 import time
 from pathlib import Path
 from typing import Any
 
-import yaml
-
-from morl.config import ConfigError, build, load_file, qualify
+from morl.config import ConfigError, build, load_file, load_yaml, qualify
 
 #: Indicators a sweep may optimise (read from summary.json, mean over the trial's runs).
 OBJECTIVES = ("hypervolume", "expected_utility", "sparsity", "cardinality", "igd", "mul")
@@ -64,12 +64,14 @@ def load_spec(path: str | Path, storage: str | None = None, n_trials: int | None
     path = Path(path)
     if not path.is_file():
         raise ConfigError(f"sweep spec '{path}' does not exist")
-    spec = yaml.safe_load(path.read_text()) or {}
+    spec = load_yaml(path, "sweep spec")
     if not isinstance(spec, dict):
         raise ConfigError(f"sweep spec '{path}' must hold a mapping")
     unknown = [k for k in spec if k not in _SPEC_KEYS]
     if unknown:
-        raise ConfigError(f"sweep spec '{path}': unknown key '{unknown[0]}'; known: {', '.join(_SPEC_KEYS)}")
+        close = difflib.get_close_matches(str(unknown[0]), _SPEC_KEYS, n=1)
+        hint = f" (did you mean '{close[0]}'?)" if close else ""
+        raise ConfigError(f"sweep spec '{path}': unknown key '{unknown[0]}'{hint}; known: {', '.join(_SPEC_KEYS)}")
     name = str(spec.get("name") or path.stem)
     raw = load_file(path.parent / spec["config"]) if spec.get("config") else {}
     base = tuple((str(k), v) for k, v in (spec.get("base") or {}).items())
@@ -82,13 +84,17 @@ def load_spec(path: str | Path, storage: str | None = None, n_trials: int | None
         if objective not in OBJECTIVES:
             raise ConfigError(f"sweep spec '{path}': unknown objective '{objective}'; known: {', '.join(OBJECTIVES)}")
     directory = Path(spec.get("dir") or Path("runs") / "sweeps" / name)
+    trials = n_trials if n_trials is not None else spec.get("n_trials", 10)
+    if isinstance(trials, bool) or not isinstance(trials, int) or trials < 1:
+        which = "--n-trials" if n_trials is not None else f"sweep spec '{path}': n_trials"
+        raise ConfigError(f"{which} must be a positive integer, got {trials!r}")
     sweep = Sweep(
         name=name,
         raw=raw,
         base=base,
         params={str(k): dict(v) if isinstance(v, dict) else v for k, v in params.items()},
         objectives=objectives,
-        n_trials=int(n_trials if n_trials is not None else spec.get("n_trials", 10)),
+        n_trials=trials,
         sampler=dict(spec.get("sampler") or {"name": "tpe", "seed": 0}),
         dir=directory,
         storage=storage or spec.get("storage") or f"sqlite:///{(directory / 'study.db').absolute()}",
@@ -97,25 +103,62 @@ def load_spec(path: str | Path, storage: str | None = None, n_trials: int | None
 
 
 def check(sweep: Sweep) -> None:
-    """Validate every parameter against the experiment schema (unknown key, wrong type,
-    a space the field's type cannot take) without writing anything."""
+    """Validate the search space before the first trial, writing nothing: every parameter
+    names a config field, its space suits the field's type (`low < high`, `log` needs
+    `low > 0`, `step > 0`, non-empty `choices`), and the base experiment with each
+    parameter at each end of its range (each choice) passes everything `morl train`
+    checks (algorithm config, env, reference point, budget)."""
     experiment = build(sweep.raw, sweep.base)
+    _validate(experiment)
     for key, space in sweep.params.items():
         if not isinstance(space, dict):
             raise ConfigError(f"sweep param '{key}' needs a mapping like {{low: .., high: ..}} or {{choices: [..]}}")
         kind = _kind(experiment, key)
         if "choices" in space:
-            for choice in space["choices"]:
-                build(sweep.raw, [*sweep.base, (key, choice)])
+            choices = space["choices"]
+            if set(space) != {"choices"} or not isinstance(choices, list) or not choices:
+                raise ConfigError(f"sweep param '{key}' needs choices: a non-empty list (and nothing else)")
+            values = choices
         elif kind in (int, float):
             extra = set(space) - {"low", "high", "log", "step"}
             if "low" not in space or "high" not in space or extra:
                 raise ConfigError(f"sweep param '{key}' ({kind.__name__}) needs low and high (and optional log, step)")
-            build(sweep.raw, [*sweep.base, (key, space["low"])])
-            build(sweep.raw, [*sweep.base, (key, space["high"])])
+            for end in ("low", "high"):
+                build(sweep.raw, [*sweep.base, (key, space[end])])  # the field's type and range
+            _check_range(key, space, kind)
+            values = [space["low"], space["high"]]
         else:
             raise ConfigError(f"sweep param '{key}' is not numeric: give choices")
+        for value in values:
+            try:
+                _validate(build(sweep.raw, [*sweep.base, (key, value)]))
+            except (ValueError, TypeError, OSError) as err:
+                raise ConfigError(f"sweep param '{key}'={value!r}: {err}") from None
     _sampler(sweep)
+
+
+def _check_range(key: str, space: dict[str, Any], kind: type) -> None:
+    low, high = kind(space["low"]), kind(space["high"])
+    if not low < high:
+        raise ConfigError(f"sweep param '{key}': low={space['low']!r} must be below high={space['high']!r}")
+    log, step = space.get("log", False), space.get("step")
+    if not isinstance(log, bool):
+        raise ConfigError(f"sweep param '{key}': log must be true or false, got {log!r}")
+    if log and low <= 0:
+        raise ConfigError(f"sweep param '{key}': log=true needs low > 0, got low={space['low']!r}")
+    if step is not None:
+        if isinstance(step, bool) or not isinstance(step, (int, float)) or not step > 0 or (kind is int and step != int(step)):
+            raise ConfigError(f"sweep param '{key}': step must be a positive {kind.__name__}, got {step!r}")
+        if log:
+            raise ConfigError(f"sweep param '{key}': step and log=true cannot be combined (Optuna)")
+
+
+def _validate(experiment: Any) -> None:
+    """Everything `morl train` checks about an experiment, without a run directory."""
+    from morl.train_loop import prepare
+
+    with tempfile.TemporaryDirectory(prefix="morl-sweep-check-") as scratch:
+        prepare(experiment, Path(scratch) / "run", lock=False)
 
 
 def _kind(experiment: Any, key: str) -> type | None:
@@ -189,8 +232,10 @@ def _storage(url: str) -> Any:
     return optuna.storages.RDBStorage(url, engine_kwargs={"connect_args": {"timeout": 60}})
 
 
-def optimize(sweep: Sweep) -> Any:
-    """Run trials until the study holds `n_trials` finished ones (all workers together)."""
+def optimize(sweep: Sweep, stop: Any = None) -> Any:
+    """Run trials until the study holds `n_trials` finished ones (all workers together).
+    `stop` (a `morl.train_loop.StopRequest`) interrupts the trial in flight at its next
+    chunk boundary. Raises `SweepFailed` when every trial this worker ran failed."""
     import optuna
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
@@ -212,7 +257,11 @@ def optimize(sweep: Sweep) -> Any:
         run_dir = sweep.dir / "trials" / str(trial.number)
         trial.set_user_attr("run_dir", str(run_dir))
         trial.set_user_attr("worker", worker)
-        summary = run(prepare(build(sweep.raw, overrides), run_dir, overwrite=True))
+        try:
+            summary = run(prepare(build(sweep.raw, overrides), run_dir, overwrite=True), stop=stop)
+        except Exception as err:  # recorded for the worker's verdict; Optuna marks the trial failed
+            trial.set_user_attr("error", " ".join(f"{type(err).__name__}: {err}".split()))
+            raise
         values = []
         for name in sweep.objectives:
             numbers = [r[name] for r in summary["runs"] if isinstance(r[name], (int, float))]
@@ -220,10 +269,22 @@ def optimize(sweep: Sweep) -> Any:
         return values
 
     states = (optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.FAIL)
-    stop = optuna.study.MaxTrialsCallback(sweep.n_trials, states=states)
+    enough = optuna.study.MaxTrialsCallback(sweep.n_trials, states=states)
     if _finished(study) < sweep.n_trials:
-        study.optimize(objective, callbacks=[stop], catch=(Exception,))
+        study.optimize(objective, callbacks=[enough], catch=(Exception,))
+    mine = [t for t in study.get_trials(deepcopy=False) if t.user_attrs.get("worker") == worker]
+    failed = [t for t in mine if t.state == optuna.trial.TrialState.FAIL]
+    if failed and len(failed) == len(mine):
+        first = failed[0]
+        raise SweepFailed(
+            f"all {len(failed)} trial(s) of this worker failed; first (trial {first.number}, "
+            f"{first.user_attrs.get('run_dir', '')}): {first.user_attrs.get('error', 'unknown error')}"
+        )
     return study
+
+
+class SweepFailed(RuntimeError):
+    """Every trial a worker ran failed; the message names the first one and its error."""
 
 
 def _finished(study: Any) -> int:

@@ -14,14 +14,18 @@ chunk k writes the same metrics and front as the uninterrupted run.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import inspect
+import os
 import shutil
+import signal
+import socket
 import sys
 import tempfile
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -66,6 +70,8 @@ class Job:
     resume: bool
     overwrite: bool
     process_index: int = 0  # multi-host: only process 0 writes the run directory
+    warnings: tuple[str, ...] = ()  # one line each, for the user before training starts
+    lock: rundir.RunLock | None = None  # held on the run directory until `run` returns
 
     @property
     def num_runs(self) -> int:
@@ -98,9 +104,13 @@ def resolve_ref_point(experiment: Experiment) -> Experiment:
     return dataclasses.replace(experiment, algo=dataclasses.replace(algo, ref_point=tuple(ref)))
 
 
-def prepare(experiment: Experiment, run_dir: str | Path, *, resume: bool = False, overwrite: bool = False) -> Job:
+def prepare(
+    experiment: Experiment, run_dir: str | Path, *, resume: bool = False, overwrite: bool = False, lock: bool = True
+) -> Job:
     """Validate the experiment against its algorithm and env and the run directory against
-    the request. Raises a one-line error; writes and compiles nothing."""
+    the request. Raises a one-line error; compiles nothing, and writes nothing but, when
+    `lock` (and everything validated), the lock file beside the run directory: the
+    `RunLock` that `run` holds, so a second writer of the same directory is refused here."""
     from morl import parallel
 
     process_index = parallel.process_index()
@@ -139,11 +149,54 @@ def prepare(experiment: Experiment, run_dir: str | Path, *, resume: bool = False
             f"{experiment.algo.env} is simulated on the host, which runs on one device; set devices=1 "
             "(the host pool already steps its copies on every core)"
         )
-    m = trainer.env.reward_dim
-    ref = experiment.algo.ref_point
-    if len(ref) != m:
-        raise ConfigError(f"ref_point {tuple(ref)} has {len(ref)} values but {experiment.algo.env} has {m} objectives")
-    return Job(experiment, run_dir, trainer, seeds, grid_points, resume, overwrite, process_index)
+    _check_ref_point(trainer.env, experiment.algo)
+    warnings = tuple(_budget_warnings(experiment, len(runs)))
+    held = rundir.RunLock(run_dir) if lock and process_index == 0 else None
+    return Job(experiment, run_dir, trainer, seeds, grid_points, resume, overwrite, process_index, warnings, held)
+
+
+def _check_ref_point(env: Any, algo: Any) -> None:
+    """The reference point has one finite value per objective and, where the env knows
+    its Pareto front, some point of that front strictly dominates it (else every
+    hypervolume would be 0)."""
+    m, ref = env.reward_dim, np.asarray(algo.ref_point, np.float64)
+    if ref.shape != (m,):
+        raise ConfigError(f"ref_point {tuple(algo.ref_point)} has {ref.size} values but {algo.env} has {m} objectives")
+    if not np.all(np.isfinite(ref)):
+        raise ConfigError(f"ref_point {tuple(algo.ref_point)} must be finite numbers")
+    if env.has_pareto_front:
+        front = np.asarray(env.pareto_front(algo.eval_gamma), np.float64)
+        if front.size and not np.any(np.all(front > ref, axis=1)):
+            raise ConfigError(
+                f"ref_point {tuple(algo.ref_point)} is not dominated by any point of {algo.env}'s Pareto front "
+                f"(gamma {algo.eval_gamma}; per objective at most {tuple(front.max(axis=0).round(4).tolist())}): "
+                "every hypervolume would be 0"
+            )
+
+
+#: A rough training rate for the ETA of long budgets: MORL/D's main job on the project's
+#: 2-core CPU (500,000 env steps in about 25-50 s); MuJoCo and host envs are slower.
+NOMINAL_STEPS_PER_S = 15_000
+#: Budgets whose ETA at `NOMINAL_STEPS_PER_S` exceeds this many seconds get a warning.
+LONG_RUN_S = 24 * 3600
+
+
+def _budget_warnings(experiment: Experiment, num_runs: int) -> list[str]:
+    steps = experiment.algo.total_steps * num_runs
+    eta = steps / NOMINAL_STEPS_PER_S
+    if eta <= LONG_RUN_S:
+        return []
+    return [
+        f"total_steps={experiment.algo.total_steps:,} x {num_runs:,} run(s) = {steps:,} env steps; at a typical "
+        f"{NOMINAL_STEPS_PER_S:,} steps/s that takes about {_duration(eta)} (Ctrl-C stops with a checkpoint)"
+    ]
+
+
+def _duration(seconds: float) -> str:
+    for unit, size in (("years", 365 * 86400), ("days", 86400), ("hours", 3600)):
+        if seconds >= 2 * size:
+            return f"{seconds / size:,.0f} {unit}"
+    return f"{seconds / 60:,.0f} minutes"
 
 
 def _comparable(experiment: Experiment) -> Experiment:
@@ -160,22 +213,128 @@ def run_keys(job: Job) -> Any:
     return jax.vmap(jax.random.key)(jnp.asarray(job.seeds))
 
 
-def run(job: Job, console: Any = None) -> dict[str, Any]:
-    """Train `job` to the end, writing its run directory. Returns the summary dict."""
-    import jax
+class StopRequest:
+    """Asks `run` to stop at the next chunk boundary; set by `stop_on_signals` (or a caller)."""
+
+    def __init__(self) -> None:
+        self._event = threading.Event()
+        self.signum = signal.SIGINT
+
+    def set(self, signum: int = signal.SIGINT) -> None:
+        self.signum = signum
+        self._event.set()
+
+    def is_set(self) -> bool:
+        return self._event.is_set()
+
+
+class Interrupted(KeyboardInterrupt):
+    """`run` stopped on a `StopRequest`: the state after `chunk` is checkpointed in
+    `run_dir` (`chunk` 0: stopped before the first chunk, nothing trained)."""
+
+    def __init__(self, signum: int, run_dir: Path, chunk: int, env_steps: int):
+        super().__init__(f"stopped after chunk {chunk}")
+        self.signum, self.run_dir, self.chunk, self.env_steps = signum, run_dir, chunk, env_steps
+
+
+@contextlib.contextmanager
+def stop_on_signals(signals: tuple[int, ...] = (signal.SIGINT, signal.SIGTERM)) -> Iterator[StopRequest]:
+    """While active, the first SIGINT or SIGTERM sets the yielded `StopRequest` (`run`
+    finishes the chunk or compilation in flight, writes a checkpoint and raises
+    `Interrupted`); a second one ends the process at once with status 128 + signal.
+
+    Signals are read from CPython's wakeup file descriptor on a thread: the main thread
+    may be inside XLA's compiler for minutes, where Python-level handlers do not run.
+    Outside the main thread nothing is installed and the request is never set."""
+    request = StopRequest()
+    if threading.current_thread() is not threading.main_thread():
+        yield request
+        return
+    reader, writer = socket.socketpair()
+    writer.setblocking(False)
+
+    def watch() -> None:
+        while data := reader.recv(1):
+            signum = data[0]
+            if signum not in signals:
+                continue
+            name = signal.Signals(signum).name
+            if request.is_set():
+                print(f"morl: {name} again: quitting at once", file=sys.stderr, flush=True)
+                os._exit(128 + signum)
+            request.set(signum)
+            print(
+                f"morl: {name}: stopping after the chunk or compilation in flight, with a checkpoint "
+                "(again to quit at once)",
+                file=sys.stderr,
+                flush=True,
+            )
+
+    previous = {signum: signal.signal(signum, lambda *_: None) for signum in signals}
+    old_fd = signal.set_wakeup_fd(writer.fileno(), warn_on_full_buffer=False)
+    watcher = threading.Thread(target=watch, name="morl-signals", daemon=True)
+    watcher.start()
+    try:
+        yield request
+    finally:
+        signal.set_wakeup_fd(old_fd)
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+        writer.close()  # the watcher reads end-of-file and returns
+        watcher.join(timeout=5)
+        reader.close()
+
+
+def run(job: Job, console: Any = None, stop: StopRequest | None = None) -> dict[str, Any]:
+    """Train `job` to the end, writing its run directory. Returns the summary dict.
+
+    `stop`, once set, makes the run checkpoint at the next chunk boundary and raise
+    `Interrupted`. The run directory's lock (`job.lock`) is released on return."""
+    try:
+        return _run(job, console, stop)
+    finally:
+        if job.lock is not None:
+            job.lock.release()
+
+
+def _run(job: Job, console: Any, stop: StopRequest | None) -> dict[str, Any]:
+    if stop is not None and stop.is_set():
+        raise Interrupted(stop.signum, job.run_dir, 0, 0)
 
     # orbax, tensorboardX and matplotlib take seconds to import: load them while the
     # trainer compiles (XLA releases the GIL) instead of after it
     threading.Thread(target=_preload, daemon=True).start()
-    experiment, trainer, shared = job.experiment, job.trainer, job.run_dir
+    shared = job.run_dir
     # multi-host: every process checkpoints into the shared run directory (orbax writes
     # each process's shards); logs, metrics and fronts of processes > 0 go to scratch
     path = shared if job.process_index == 0 else Path(tempfile.mkdtemp(prefix=f"morl-process{job.process_index}-"))
-    log = experiment.log
     session_start = time.perf_counter()
+    aside = None  # an overwritten run, kept until this one has compiled and trained a chunk
+    if not job.resume and job.process_index == 0:
+        aside = rundir.create(path, overwrite=job.overwrite)
+
+    def take_over() -> None:
+        nonlocal aside
+        rundir.discard(aside)
+        aside = None
+
+    try:
+        return _train(job, console, stop, path, take_over, session_start)
+    except BaseException:
+        rundir.restore(path, aside)  # a no-op once the new run has taken over
+        raise
+
+
+def _train(
+    job: Job, console: Any, stop: StopRequest | None, path: Path, take_over: Any, session_start: float
+) -> dict[str, Any]:
+    """`run`'s body; calls `take_over()` once the first chunk has trained (compiled and
+    ran), which deletes a run this one replaces."""
+    import jax
+
+    experiment, trainer, shared, log = job.experiment, job.trainer, job.run_dir, job.experiment.log
     compute = 0.0  # seconds inside trainer.init / run_chunk; the rest is the workflow's cost
     if not job.resume and job.process_index == 0:
-        rundir.create(path, overwrite=job.overwrite)
         from morl.config import to_yaml
 
         rundir.atomic_write(path / rundir.CONFIG, to_yaml(experiment))
@@ -196,18 +355,24 @@ def run(job: Job, console: Any = None) -> dict[str, Any]:
 
     checkpoints = Checkpointer(shared / rundir.CHECKPOINTS, keep=log.keep_checkpoints)
     chunk, elapsed = 0, 0.0
-    latest = checkpoints.latest_step() if job.resume else None
-    if latest is not None:
-        state, meta = checkpoints.restore(latest, jax.eval_shape(trainer.init, keys))
-        chunk, elapsed = int(meta["chunk"]), float(meta["wall_time"])
-        metrics_log = (
-            rundir.MetricsLog.resume(path / rundir.METRICS, lambda row: int(row["chunk"]) <= chunk)
-            if job.process_index == 0
-            else rundir.MetricsLog(path / rundir.METRICS)
-        )
-    else:
+    latest = None
+    if job.resume:  # the newest checkpoint that restores; damaged ones are reported and set aside
+        latest, restored, meta, notes = checkpoints.restore_latest(jax.eval_shape(trainer.init, keys))
+        for note in notes:
+            print(f"morl: {note}", file=sys.stderr)
+        if latest is not None:
+            state, chunk, elapsed = restored, int(meta["chunk"]), float(meta["wall_time"])
+        elif notes:
+            print(f"morl: no intact checkpoint in '{shared}'; training again from the start", file=sys.stderr)
+    if latest is None:
         state = init() if state is None else state
-        metrics_log = rundir.MetricsLog(path / rundir.METRICS)
+    metrics_log = rundir.MetricsLog(path / rundir.METRICS)
+    if job.resume and job.process_index == 0:
+        metrics_log, notes = rundir.MetricsLog.reconcile(
+            path / rundir.METRICS, chunk, job.num_runs, log.metrics_every
+        )
+        for note in notes:
+            print(f"morl: {note}", file=sys.stderr)
     from morl.parallel import host_view
 
     view = host_view(state)  # what the host reads (the state itself unless multi-host)
@@ -225,6 +390,12 @@ def run(job: Job, console: Any = None) -> dict[str, Any]:
         with _progress(console, log.progress, experiment.algo.total_steps, env_steps) as progress:
             finished = trainer.done(view)
             while not finished:
+                if stop is not None and stop.is_set():
+                    if chunk and saved_chunk != chunk:
+                        metrics_log.flush()
+                        meta = {"chunk": chunk, "env_steps": env_steps, "wall_time": time.perf_counter() - start}
+                        checkpoints.save(chunk, state, meta)
+                    raise Interrupted(stop.signum, shared, chunk, env_steps)
                 tock = time.perf_counter()
                 state, chunk_metrics = trainer.run_chunk(state)
                 jax.block_until_ready(state)
@@ -252,6 +423,7 @@ def run(job: Job, console: Any = None) -> dict[str, Any]:
                     flushed = tick
                     checkpoints.save(chunk, state, {"chunk": chunk, "env_steps": env_steps, "wall_time": tick - start})
                     saved_chunk = chunk
+                take_over()
         if saved_chunk != chunk:
             meta = {"chunk": chunk, "env_steps": env_steps, "wall_time": time.perf_counter() - start}
             checkpoints.save(chunk, state, meta)
@@ -267,6 +439,7 @@ def run(job: Job, console: Any = None) -> dict[str, Any]:
     overhead = 1.0 - compute / max(now - session_start, 1e-9)
     summary = _summary(job, fronts, measure, env_steps, chunk, now - start, overhead, plot)
     rundir.write_json(path / rundir.SUMMARY, summary)
+    take_over()
     if path != shared:
         shutil.rmtree(path, ignore_errors=True)
     return summary

@@ -141,7 +141,7 @@ def test_existing_run_dir_needs_resume_or_overwrite(tmp_path, capsys):
         (["train", *FAKE, "--set", "ppo.lr=1"], "algo.ppo"),
         (["train", *FAKE, "--set", "pop=many"], "algo.pop"),
         (["train", *FAKE, "--set", "ref_point=0,0,0"], "ref_point"),
-        (["train", *FAKE, "--env", "resource-gathering-v0"], "ref_point"),
+        (["train", *FAKE, "--set", "ref_point=100,100"], "ref_point"),
         (["train", *FAKE, "--grid", "pop=1,2"], "pop"),
         (["train", *FAKE, "--config", "missing.yaml"], "missing.yaml"),
     ],

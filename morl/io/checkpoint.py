@@ -10,6 +10,8 @@ previous checkpoints or a finished new one; `latest_step` never returns a torn o
 from __future__ import annotations
 
 import logging
+import os
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -38,7 +40,9 @@ class Checkpointer:
                 enable_async_checkpointing=asynchronous,
                 cleanup_tmp_directories=not read_only,
             )
-            self._manager = ocp.CheckpointManager(Path(directory).absolute(), options=options)
+            self._directory = Path(directory).absolute()
+            self._read_only = read_only
+            self._manager = ocp.CheckpointManager(self._directory, options=options)
         finally:
             absl.setLevel(level)
 
@@ -59,6 +63,36 @@ class Checkpointer:
         args = ocp.args.Composite(state=ocp.args.StandardRestore(abstract), meta=ocp.args.JsonRestore())
         restored = self._manager.restore(step, args=args)
         return restored.state, dict(restored.meta)
+
+    def restore_latest(self, like: Any) -> tuple[int | None, Any, dict[str, Any], list[str]]:
+        """`(step, state, meta, notes)` of the newest checkpoint that restores; `step` is
+        None (state and meta too) when none does. A checkpoint that fails to restore
+        (truncated or garbled files) is skipped; a writer moves it out of the way, to
+        `<directory>.corrupt/<step>`, so the next save of that step starts clean. `notes`
+        says, one line each, what was skipped."""
+        notes: list[str] = []
+        for step in sorted(self.all_steps(), reverse=True):
+            try:
+                state, meta = self.restore(step, like)
+                int(meta["chunk"]), float(meta["wall_time"])  # the counters the loop reads
+            except Exception as err:  # orbax / tensorstore / JSON errors of a damaged checkpoint
+                reason = " ".join(str(err).split())[:160] or type(err).__name__
+                where = self._set_aside(step)
+                notes.append(f"checkpoint {step} is unreadable ({type(err).__name__}: {reason}){where}")
+                continue
+            return step, state, meta, notes
+        return None, None, {}, notes
+
+    def _set_aside(self, step: int) -> str:
+        if self._read_only:
+            return ""
+        folder = self._directory / str(step)
+        target = self._directory.with_name(f"{self._directory.name}.corrupt") / str(step)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.rmtree(target, ignore_errors=True)
+        os.replace(folder, target)
+        self._manager.reload()
+        return f"; moved to {target}"
 
     def wait(self) -> None:
         self._manager.wait_until_finished()

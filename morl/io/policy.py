@@ -8,6 +8,7 @@
 from __future__ import annotations
 
 import functools
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -40,13 +41,15 @@ def restore_run(run_dir: str | Path) -> RestoredRun:
     if not (run_dir / rundir.CONFIG).is_file():
         raise FileNotFoundError(f"'{run_dir}' is not a run directory (no {rundir.CONFIG})")
     experiment = build(load_file(run_dir / rundir.CONFIG))
-    job = prepare(experiment, run_dir, resume=True)
+    job = prepare(experiment, run_dir, resume=True, lock=False)  # a reader: a training may run beside it
     checkpoints = Checkpointer(run_dir / rundir.CHECKPOINTS, read_only=True)
-    step = checkpoints.latest_step()
-    if step is None:
-        raise FileNotFoundError(f"'{run_dir}' has no checkpoint yet")
-    state, meta = checkpoints.restore(step, jax.eval_shape(job.trainer.init, run_keys(job)))
+    step, state, meta, notes = checkpoints.restore_latest(jax.eval_shape(job.trainer.init, run_keys(job)))
     checkpoints.close()
+    if step is None:
+        reason = f" ({'; '.join(notes)})" if notes else ""
+        raise FileNotFoundError(f"'{run_dir}' has no intact checkpoint{reason}")
+    for note in notes:
+        print(f"morl: {note}; using checkpoint {step}", file=sys.stderr)
     return RestoredRun(job.experiment, job.trainer, state, int(meta["chunk"]))
 
 

@@ -48,15 +48,15 @@ def load_run(path: str | Path) -> list[RunRecord]:
     true_front = np.asarray(env.pareto_front(experiment.algo.eval_gamma), float) if env.has_pareto_front else None
     seedless = ("seed", "num_seeds", "grid")
     settings = {k: v for k, v in flatten(experiment).items() if k not in seedless and not k.startswith("log.")}
-    front_rows = rundir.read_csv(path / rundir.FRONT) if (path / rundir.FRONT).exists() else []
-    metric_rows = rundir.read_csv(path / rundir.METRICS) if (path / rundir.METRICS).exists() else []
+    returns = [f"return{j}" for j in range(m)]
+    front_rows = _table(path / rundir.FRONT, ["run", *returns], ["run"], returns)
+    metric_rows = _table(path / rundir.METRICS, ["run", "env_steps"], ["run"], ["env_steps"])
     grid_keys = list(experiment.grid)
     points = run_points(experiment)
     records = []
     for run, (seed, point) in enumerate(points):
-        front = np.array(
-            [[float(r[f"return{j}"]) for j in range(m)] for r in front_rows if int(r["run"]) == run], float
-        ).reshape(-1, m)
+        front = np.array([[float(r[c]) for c in returns] for r in front_rows if int(r["run"]) == run], float)
+        front = front.reshape(-1, m)
         rows = [r for r in metric_rows if int(r["run"]) == run]
         steps = np.array([float(r["env_steps"]) for r in rows])
         indicators = {c: np.array([_number(r.get(c, "")) for r in rows]) for c in CURVE_COLUMNS}
@@ -77,11 +77,40 @@ def load_run(path: str | Path) -> list[RunRecord]:
     return records
 
 
+def _table(path: Path, required: list[str], integers: list[str], numbers: list[str]) -> list[dict[str, str]]:
+    """The rows of a run's CSV file (none if it does not exist yet), checked: a damaged
+    file or cell is a one-line `ValueError` naming the file, line and column."""
+    if not path.exists():
+        return []
+    rows = rundir.read_csv(path, required)
+    for line, row in enumerate(rows, start=2):
+        for column in integers + numbers:
+            try:
+                int(row[column]) if column in integers else float(row[column])
+            except ValueError:
+                raise ValueError(f"'{path}' line {line}: column {column} holds {row[column]!r}, not a number") from None
+    return rows
+
+
 def _number(text: str) -> float:
     try:
         return float(text)
     except ValueError:
         return float("nan")
+
+
+def _summary(path: Path) -> dict[str, Any]:
+    """A run's summary.json, checked for what the table reads (one-line errors)."""
+    if not path.is_file():
+        raise FileNotFoundError(f"'{path}' does not exist (the run has not finished)")
+    try:
+        summary = json.loads(path.read_text())
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as err:
+        raise ValueError(f"'{path}' cannot be read: {err}") from None
+    needed = ("runs", "env", "algorithm", "env_steps")
+    if not isinstance(summary, dict) or any(k not in summary for k in needed) or not isinstance(summary["runs"], list):
+        raise ValueError(f"'{path}' is damaged: it needs the keys {', '.join(needed)}")
+    return summary
 
 
 def markdown_table(run_dirs: list[str | Path]) -> str:
@@ -91,7 +120,7 @@ def markdown_table(run_dirs: list[str | Path]) -> str:
     order: list[str] = []
     for d in run_dirs:
         path = Path(d)
-        summary = json.loads((path / rundir.SUMMARY).read_text())
+        summary = _summary(path / rundir.SUMMARY)
         for record, run in zip(load_run(path), summary["runs"]):
             if record.group_key not in groups:
                 order.append(record.group_key)

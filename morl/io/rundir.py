@@ -84,9 +84,30 @@ def _cell(value: Any) -> Any:
     return value
 
 
-def read_csv(path: str | Path) -> list[dict[str, str]]:
-    with open(path, newline="") as f:
-        return list(csv.DictReader(f))
+def read_csv(path: str | Path, required: Sequence[str] = ()) -> list[dict[str, str]]:
+    """The rows of a CSV file with a header. A damaged file (unreadable, no header, a
+    `required` column missing, a row with more or fewer cells than the header) is a
+    one-line `ValueError` naming the file and line."""
+    path = Path(path)
+    rows, lines = [], []
+    try:
+        with open(path, newline="") as f:
+            reader = csv.DictReader(f)
+            for row in reader:
+                rows.append(row)
+                lines.append(reader.line_num)
+            header = reader.fieldnames
+    except (OSError, UnicodeDecodeError, csv.Error) as err:
+        raise ValueError(f"'{path}' cannot be read as CSV: {err}") from None
+    if not header:
+        raise ValueError(f"'{path}' is empty: no CSV header")
+    missing = [c for c in required if c not in header]
+    if missing:
+        raise ValueError(f"'{path}' lacks column(s) {', '.join(missing)} (damaged or not written by morl?)")
+    for row, line in zip(rows, lines):
+        if None in row or None in row.values():
+            raise ValueError(f"'{path}' line {line} does not match the header's {len(header)} cells (damaged file?)")
+    return rows
 
 
 class MetricsLog:
@@ -103,16 +124,47 @@ class MetricsLog:
         self.columns: list[str] = list(columns)
 
     @classmethod
-    def resume(cls, path: str | Path, keep: Any) -> MetricsLog:
-        """Reload an existing log keeping only the rows for which `keep(row)` is true."""
+    def reconcile(cls, path: str | Path, chunk: int, runs: int, every: int) -> tuple[MetricsLog, list[str]]:
+        """Reload the log of a run resumed from its checkpoint after chunk `chunk`: rows
+        up to `chunk` are kept, rows after it dropped (the resumed run computes them
+        again). Returns the log and one line per change: rows dropped after the
+        checkpoint, torn or unreadable rows dropped, and rows that should exist up to the
+        checkpoint (`runs` rows every `every` chunks) but do not (a damaged file; they
+        cannot be recomputed)."""
         path = Path(path)
+        notes: list[str] = []
         if not path.exists():
-            return cls(path)
-        with open(path, newline="") as f:
-            reader = csv.DictReader(f)
-            rows = [r for r in reader if keep(r)]
-            columns = list(reader.fieldnames or [])
-        return cls(path, rows, columns)
+            return cls(path), notes
+        try:
+            with open(path, newline="") as f:
+                table = list(csv.reader(f))
+        except (OSError, UnicodeDecodeError, csv.Error) as err:
+            raise ValueError(f"'{path}' cannot be read as CSV: {err}") from None
+        header = table[0] if table else []
+        if "chunk" not in header or "run" not in header:
+            notes.append(f"{path.name} has no valid header; its rows are dropped")
+            return cls(path), notes
+        rows, torn, later = [], 0, 0
+        for cells in table[1:]:
+            row = dict(zip(header, cells))
+            if len(cells) != len(header) or not (row["chunk"].isdigit() and row["run"].isdigit()):
+                torn += 1
+            elif int(row["chunk"]) > chunk:
+                later += 1
+            else:
+                rows.append(row)
+        if later:
+            notes.append(f"{path.name}: dropped {later} row(s) after the checkpoint at chunk {chunk} (recomputed now)")
+        if torn:
+            notes.append(f"{path.name}: dropped {torn} torn or unreadable row(s)")
+        expected = {(c, r) for c in range(every, chunk + 1, every) for r in range(runs)}
+        lost = len(expected - {(int(row["chunk"]), int(row["run"])) for row in rows})
+        if lost:
+            notes.append(
+                f"{path.name}: {lost} row(s) up to the checkpoint at chunk {chunk} are missing (damaged file?); "
+                "they cannot be recomputed"
+            )
+        return cls(path, rows, header), notes
 
     def append(self, rows: Sequence[Mapping[str, Any]]) -> None:
         for row in rows:
@@ -145,25 +197,98 @@ def _json_default(value: Any) -> Any:
 def prepare(path: str | Path, *, resume: bool, overwrite: bool) -> Path:
     """Check (without writing) that `path` can hold a new run, or a run to resume.
 
-    New run: the directory must not exist or be empty, unless `overwrite`.
-    Resume: it must hold a `config.yaml`.
+    New run: the directory must not exist or be empty, unless `overwrite`; its nearest
+    existing ancestor must be a writable directory. Resume: it must hold a `config.yaml`.
     """
+    if str(path).strip() == "":
+        raise ValueError("run directory (--out) is empty; give a path such as runs/NAME")
     path = Path(path)
+    if path.exists() and not path.is_dir():
+        raise NotADirectoryError(f"run directory '{path}' is a file, not a directory")
     if resume:
         if not (path / CONFIG).is_file():
             raise FileNotFoundError(f"cannot resume '{path}': no {CONFIG} there")
+        _check_writable(path, path)
         return path
     if path.exists() and any(path.iterdir()) and not overwrite:
         raise FileExistsError(
             f"run directory '{path}' already exists; pass --resume to continue it or --overwrite to replace it"
         )
+    ancestor = path.absolute()
+    while not ancestor.exists():
+        ancestor = ancestor.parent
+    if not ancestor.is_dir():
+        raise NotADirectoryError(f"run directory '{path}': '{ancestor}' is a file, not a directory")
+    _check_writable(path, ancestor)
     return path
 
 
-def create(path: str | Path, *, overwrite: bool) -> Path:
-    """Make an empty run directory (removing an old one when `overwrite`)."""
+def _check_writable(path: Path, directory: Path) -> None:
+    if not os.access(directory, os.W_OK | os.X_OK):
+        raise PermissionError(f"run directory '{path}': '{directory}' is not writable")
+
+
+class RunLock:
+    """An exclusive `fcntl.flock` on `.<name>.lock` beside the run directory `path`,
+    held while a process writes the run (new, resumed or overwritten). The lock file
+    lives outside the directory so that it also guards a directory that does not exist
+    yet or is being replaced; the kernel releases the lock when the process exits, so a
+    killed run never leaves a stale one. A second writer gets a one-line
+    `BlockingIOError` naming the holder's pid."""
+
+    def __init__(self, path: str | Path):
+        import fcntl
+
+        path = Path(path).absolute()
+        self.file = path.parent / f".{path.name}.lock"
+        self.file.parent.mkdir(parents=True, exist_ok=True)
+        self._fd: int | None = os.open(self.file, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(self._fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            holder = os.pread(self._fd, 64, 0).decode(errors="replace").strip() or "unknown"
+            os.close(self._fd)
+            self._fd = None
+            raise BlockingIOError(
+                f"run directory '{path}' is being written by another process (pid {holder}); "
+                "wait for it to finish or choose another --out"
+            ) from None
+        os.ftruncate(self._fd, 0)
+        os.pwrite(self._fd, f"{os.getpid()}\n".encode(), 0)
+
+    def release(self) -> None:
+        """Release the lock (idempotent); the lock file stays, empty of meaning."""
+        if self._fd is not None:
+            os.close(self._fd)  # closing the descriptor drops the flock
+            self._fd = None
+
+
+def create(path: str | Path, *, overwrite: bool) -> Path | None:
+    """Make an empty run directory. With `overwrite`, an existing non-empty one is moved
+    aside (renamed to a hidden sibling, same file system) rather than removed: `discard`
+    deletes it once the new run has compiled and trained a chunk, `restore` puts it
+    back if the new run fails or is interrupted before that. Returns the aside path, or
+    None when nothing was moved."""
     path = Path(path)
-    if overwrite and path.exists():
-        shutil.rmtree(path)
+    aside = None
+    if overwrite and path.exists() and any(path.iterdir()):
+        aside = path.with_name(f".{path.name}.replaced-{os.getpid()}")
+        if aside.exists():
+            shutil.rmtree(aside)
+        os.replace(path, aside)
     path.mkdir(parents=True, exist_ok=True)
-    return path
+    return aside
+
+
+def restore(path: str | Path, aside: Path | None) -> None:
+    """Undo `create(overwrite=True)`: remove the new run at `path`, move the old one back."""
+    if aside is None:
+        return
+    shutil.rmtree(path, ignore_errors=True)
+    os.replace(aside, path)
+
+
+def discard(aside: Path | None) -> None:
+    """Delete the run `create(overwrite=True)` moved aside (the new run has taken over)."""
+    if aside is not None:
+        shutil.rmtree(aside, ignore_errors=True)

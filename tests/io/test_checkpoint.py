@@ -61,3 +61,26 @@ def test_a_fresh_manager_ignores_a_torn_checkpoint(tmp_path):
     again.save(2, _state(2), {"chunk": 2})
     again.close()
     assert not torn.exists() and sorted(p.name for p in (tmp_path / "ck").iterdir()) == ["1", "2"]
+
+
+@pytest.mark.parametrize("damage", ["garbled", "emptied", "meta"])
+def test_restore_latest_falls_back_past_a_damaged_checkpoint(tmp_path, damage):
+    ckpt = Checkpointer(tmp_path / "ck", keep=3, asynchronous=False)
+    for step in (1, 2):
+        ckpt.save(step, _state(step), {"chunk": step, "wall_time": 1.0})
+    ckpt.close()
+    newest = tmp_path / "ck" / "2"
+    files = sorted(p for p in newest.rglob("*") if p.is_file() and p.stat().st_size > 0)
+    if damage == "meta":
+        (newest / "meta" / "metadata").write_text("{not json")
+    for path in files if damage != "meta" else ():
+        path.write_bytes(b"\x00garbage" * 8 if damage == "garbled" else b"")
+    writer = Checkpointer(tmp_path / "ck", keep=3, asynchronous=False)
+    step, state, meta, notes = writer.restore_latest(jax.eval_shape(lambda: _state(0)))
+    assert step == 1 and meta["chunk"] == 1
+    _assert_same(state, _state(1))
+    assert len(notes) == 1 and notes[0].startswith("checkpoint 2 is unreadable") and "\n" not in notes[0]
+    assert (tmp_path / "ck.corrupt" / "2").is_dir() and not newest.exists()  # set aside, not deleted
+    writer.save(2, _state(2), {"chunk": 2, "wall_time": 2.0})  # the step is free again
+    writer.close()
+    assert Checkpointer(tmp_path / "ck", read_only=True).latest_step() == 2

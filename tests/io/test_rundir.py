@@ -67,16 +67,33 @@ def test_sigkill_mid_write_leaves_complete_csv(tmp_path):
         path.unlink()
 
 
-def test_metrics_log_resume_drops_rows_after_checkpoint(tmp_path):
+def test_metrics_log_reconcile_drops_rows_after_checkpoint(tmp_path):
     path = tmp_path / "metrics.csv"
     log = rundir.MetricsLog(path)
-    log.append([{"chunk": c, "hv": c * 0.5} for c in range(1, 6)])
+    log.append([{"chunk": c, "run": 0, "hv": c * 0.5} for c in range(1, 6)])
     log.flush()
-    again = rundir.MetricsLog.resume(path, lambda row: int(row["chunk"]) <= 3)
-    again.append([{"chunk": 4, "hv": 9.0}])
+    again, notes = rundir.MetricsLog.reconcile(path, chunk=3, runs=1, every=1)
+    assert notes == ["metrics.csv: dropped 2 row(s) after the checkpoint at chunk 3 (recomputed now)"]
+    again.append([{"chunk": 4, "run": 0, "hv": 9.0}])
     again.flush()
     rows = rundir.read_csv(path)
     assert [(r["chunk"], r["hv"]) for r in rows] == [("1", "0.5"), ("2", "1.0"), ("3", "1.5"), ("4", "9.0")]
+
+
+def test_metrics_log_reconcile_reports_torn_and_missing_rows(tmp_path):
+    path = tmp_path / "metrics.csv"
+    log = rundir.MetricsLog(path)
+    log.append([{"chunk": c, "run": r, "hv": 1.0} for c in range(1, 5) for r in range(2)])
+    log.flush()
+    lines = path.read_text().splitlines()
+    del lines[3]  # chunk 2 run 0 lost; the file also ends in a torn row
+    path.write_text("\n".join(lines[:-1]) + "\n" + lines[-1][:3])
+    again, notes = rundir.MetricsLog.reconcile(path, chunk=4, runs=2, every=1)
+    assert [(r["chunk"], r["run"]) for r in again.rows] == [("1", "0"), ("1", "1"), ("2", "1"), ("3", "0"), ("3", "1"), ("4", "0")]
+    assert notes == [
+        "metrics.csv: dropped 1 torn or unreadable row(s)",
+        "metrics.csv: 2 row(s) up to the checkpoint at chunk 4 are missing (damaged file?); they cannot be recomputed",
+    ]
 
 
 def test_metrics_log_rejects_new_columns(tmp_path):
@@ -103,3 +120,71 @@ def test_prepare_refuses_existing_dir_unless_overwrite(tmp_path):
     assert (run / "keep.txt").exists()
     with pytest.raises(FileNotFoundError, match="no config.yaml"):
         rundir.prepare(run, resume=True, overwrite=False)
+
+
+@pytest.mark.parametrize(
+    "make, message",
+    [
+        (lambda tmp: "", "is empty"),
+        (lambda tmp: tmp / "afile", "is a file"),
+        (lambda tmp: tmp / "afile" / "run", "is a file"),
+        (lambda tmp: tmp / "locked" / "run", "is not writable"),
+    ],
+    ids=["empty", "file", "under-a-file", "unwritable"],
+)
+def test_prepare_refuses_unusable_paths(tmp_path, make, message):
+    (tmp_path / "afile").write_text("x")
+    (tmp_path / "locked").mkdir(mode=0o500)
+    if message == "is not writable" and os.access(tmp_path / "locked", os.W_OK):
+        pytest.skip("running as a user who may write anywhere")
+    with pytest.raises(OSError if message != "is empty" else ValueError, match=message):
+        rundir.prepare(make(tmp_path), resume=False, overwrite=False)
+
+
+_HOLD_LOCK = """
+import sys, time
+from morl.io import rundir
+lock = rundir.RunLock(sys.argv[1])
+print("locked", flush=True)
+time.sleep(60)
+"""
+
+
+def test_run_lock_refuses_a_second_writer_until_released(tmp_path):
+    run = tmp_path / "run"
+    holder = subprocess.Popen([sys.executable, "-c", _HOLD_LOCK, str(run)], stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "locked"
+        with pytest.raises(BlockingIOError, match=f"another process \\(pid {holder.pid}\\)"):
+            rundir.RunLock(run)
+    finally:
+        holder.kill()
+        holder.wait()
+    rundir.RunLock(run).release()  # the kernel dropped the dead holder's lock
+
+
+def test_overwrite_moves_the_old_run_aside_and_restores_it(tmp_path):
+    run = tmp_path / "run"
+    run.mkdir()
+    (run / "front.csv").write_text("precious")
+    aside = rundir.create(run, overwrite=True)
+    assert not any(run.iterdir()) and (aside / "front.csv").read_text() == "precious"
+    (run / "front.csv").write_text("new, half done")
+    rundir.restore(run, aside)
+    assert (run / "front.csv").read_text() == "precious" and not aside.exists()
+    aside = rundir.create(run, overwrite=True)
+    rundir.discard(aside)
+    assert not aside.exists() and run.is_dir()
+
+
+def test_read_csv_names_the_damage(tmp_path):
+    path = tmp_path / "front.csv"
+    path.write_text("run,return0\n0,1.5\n0,2.5,7\n")
+    with pytest.raises(ValueError, match="line 3 does not match"):
+        rundir.read_csv(path)
+    path.write_text("")
+    with pytest.raises(ValueError, match="no CSV header"):
+        rundir.read_csv(path)
+    path.write_text("run\n0\n")
+    with pytest.raises(ValueError, match="lacks column"):
+        rundir.read_csv(path, ["run", "return0"])

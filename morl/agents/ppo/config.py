@@ -134,20 +134,23 @@ class PPOHyperparams:
         """Raise `ValueError` naming the first out-of-range field (values known only)."""
         if any(isinstance(leaf, jax.core.Tracer) for leaf in jax.tree_util.tree_leaves(self)):
             return self
-        checks = {
-            "learning_rate": lambda v: v > 0,
-            "gamma": lambda v: (v > 0) & (v <= 1),
-            "gae_lambda": lambda v: (v >= 0) & (v <= 1),
-            "clip_eps": lambda v: v > 0,
-            "ent_coef": lambda v: v >= 0,
-            "vf_coef": lambda v: v >= 0,
-            "max_grad_norm": lambda v: v > 0,
-        }
-        for name, ok in checks.items():
+        for name, (ok, rule) in _HYPER_RANGES.items():
             value = np.asarray(getattr(self, name), dtype=np.float64)
-            if not np.all(ok(value)) or not np.all(np.isfinite(value)):
-                raise ValueError(f"PPOHyperparams.{name}={value.tolist()!r} is out of range")
+            if not np.all(np.isfinite(value)) or not np.all(ok(value)):
+                raise ValueError(f"PPOHyperparams.{name}={value.tolist()!r} must be {rule}")
         return self
+
+
+#: The valid range of each `PPOHyperparams` field: a test on a float64 array and its wording.
+_HYPER_RANGES: dict[str, tuple[Any, str]] = {
+    "learning_rate": (lambda v: v > 0, "> 0"),
+    "gamma": (lambda v: (v > 0) & (v <= 1), "in (0, 1]"),
+    "gae_lambda": (lambda v: (v >= 0) & (v <= 1), "in [0, 1]"),
+    "clip_eps": (lambda v: v > 0, "> 0"),
+    "ent_coef": (lambda v: v >= 0, ">= 0"),
+    "vf_coef": (lambda v: v >= 0, ">= 0"),
+    "max_grad_norm": (lambda v: v > 0, "> 0"),
+}
 
 
 #: The names of `PPOHyperparams` fields, for config sections that mirror them.

@@ -27,6 +27,9 @@ from typing import ClassVar, Literal
 
 from morl.agents.ppo import config as ppo_config
 
+#: MORL/D's iteration counter is an int32 inside the compiled program.
+MAX_ITERATIONS = 2**31 - 1
+
 SCALARIZATIONS = ("weighted_sum", "tchebycheff", "augmented_tchebycheff", "pbi", "smooth_tchebycheff")
 
 
@@ -140,6 +143,7 @@ class MORLDConfig:
 
     def validate(self, reward_dim: int) -> None:
         """Raise `ValueError` with one line naming the first bad value."""
+        self._validate_learner()
         checks = [
             (self.total_steps >= 1, f"total_steps={self.total_steps} must be >= 1"),
             (self.pop_size >= 1, f"pop_size={self.pop_size} must be >= 1"),
@@ -188,6 +192,21 @@ class MORLDConfig:
         for ok, message in checks:
             if not ok:
                 raise ValueError(f"MORLDConfig: {message}")
+        if self.total_iterations > MAX_ITERATIONS:
+            raise ValueError(
+                f"MORLDConfig: total_steps={self.total_steps:,} needs {self.total_iterations:,} iterations of "
+                f"{self.steps_per_iteration:,} env steps; the iteration counter holds at most {MAX_ITERATIONS:,}"
+            )
+
+    def _validate_learner(self) -> None:
+        """The chosen learner's section: sizes first (the budget divides by them), then numbers."""
+        if self.learner == "ppo":
+            try:
+                self.ppo.ppo_config(self.eval_gamma, self.max_eval_steps, 1)
+                self.ppo.hyperparams().validate()
+            except ValueError as err:
+                message = str(err).replace("PPOConfig.", "ppo.").replace("PPOHyperparams.", "ppo.")
+                raise ValueError(f"MORLDConfig: {message}") from None
 
     def _sac_checks(self) -> list[tuple[bool, str]]:
         sac = self.sac
