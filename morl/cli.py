@@ -13,7 +13,7 @@
 Exit status: 0 done; 2 bad input (unknown algorithm, env or key, a wrong type or range,
 a damaged config file, an unusable run directory, a resume with another config), reported
 as one line `morl: error: ...` before anything is written or compiled; 1 a run that failed
-(one line, the traceback in `<run>/error.log`) or a sweep whose trials all failed;
+(one line; the traceback in a temporary file it names) or a sweep whose trials all failed;
 128 + signal after SIGINT / SIGTERM (the run stops at a chunk boundary with a checkpoint;
 a second signal quits at once).
 """
@@ -125,7 +125,7 @@ def _train(args: argparse.Namespace) -> int:
         except Interrupted as stopped:
             return _interrupted(stopped)
         except Exception as err:  # a run that fails: one line here, the traceback in the run directory
-            return _fail(f"training failed: {type(err).__name__}: {err}{_error_log(job.run_dir)}", RUN_FAILED)
+            return _fail(f"training failed: {type(err).__name__}: {err}{_error_log()}", RUN_FAILED)
     if job.process_index == 0:
         _print_summary(summary)
     return 0
@@ -145,19 +145,18 @@ def _interrupted(stopped: Any) -> int:
     return 128 + stopped.signum
 
 
-def _error_log(run_dir: Path) -> str:
-    """Write the current exception's traceback to `<run_dir>/error.log`; the sentence that says so."""
+def _error_log() -> str:
+    """Write the current exception's traceback to a temporary file (never into a run
+    directory, which may be an old run put back); the sentence that says where."""
+    import tempfile
     import traceback
 
-    from morl.io import rundir
-
-    if not run_dir.is_dir():
-        return ""
     try:
-        rundir.atomic_write(run_dir / "error.log", traceback.format_exc())
+        with tempfile.NamedTemporaryFile("w", prefix="morl-error-", suffix=".log", delete=False) as f:
+            f.write(traceback.format_exc())
     except OSError:
         return ""
-    return f" (traceback in {run_dir / 'error.log'})"
+    return f" (traceback in {f.name})"
 
 
 def _print_summary(summary: dict[str, Any]) -> None:

@@ -289,6 +289,9 @@ def _convert(value: Any, tp: Any, key: str, allow_missing_algo: bool = False) ->
                 full = f"{key}.{name}" if key else str(name)
                 close = difflib.get_close_matches(str(name), fields, n=1)
                 hint = f" (did you mean '{(key + '.') if key else ''}{close[0]}'?)" if close else ""
+                top = difflib.get_close_matches(str(name), _TOP_FIELDS, n=1) if key == "algo" else []
+                if not close and top:  # shorthand keys land in algo: a misspelt experiment key too
+                    hint = f" (did you mean '{top[0]}'?)"
                 raise ConfigError(f"unknown config key '{full}'{hint}; known: {', '.join(fields)}")
         kwargs = {}
         for name, value_ in value.items():

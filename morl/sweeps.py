@@ -33,6 +33,7 @@ import difflib
 import os
 import random
 import socket
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -238,7 +239,7 @@ def optimize(sweep: Sweep, stop: Any = None) -> Any:
     chunk boundary. Raises `SweepFailed` when every trial this worker ran failed."""
     import optuna
 
-    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    optuna.logging.set_verbosity(optuna.logging.ERROR)  # a failed trial is one line of ours, no traceback
     worker = f"{socket.gethostname()}:{os.getpid()}"
     study = open_study(sweep)
     # join: rank the workers by the time they registered in the study's storage
@@ -260,7 +261,9 @@ def optimize(sweep: Sweep, stop: Any = None) -> Any:
         try:
             summary = run(prepare(build(sweep.raw, overrides), run_dir, overwrite=True), stop=stop)
         except Exception as err:  # recorded for the worker's verdict; Optuna marks the trial failed
-            trial.set_user_attr("error", " ".join(f"{type(err).__name__}: {err}".split()))
+            error = " ".join(f"{type(err).__name__}: {err}".split())
+            trial.set_user_attr("error", error)
+            print(f"morl: sweep trial {trial.number} failed: {error}", file=sys.stderr)
             raise
         values = []
         for name in sweep.objectives:

@@ -150,6 +150,7 @@ def prepare(
             "(the host pool already steps its copies on every core)"
         )
     _check_ref_point(trainer.env, experiment.algo)
+    _check_grid(experiment, trainer.env.reward_dim)
     warnings = tuple(_budget_warnings(experiment, len(runs)))
     held = rundir.RunLock(run_dir) if lock and process_index == 0 else None
     return Job(experiment, run_dir, trainer, seeds, grid_points, resume, overwrite, process_index, warnings, held)
@@ -172,6 +173,23 @@ def _check_ref_point(env: Any, algo: Any) -> None:
                 f"(gamma {algo.eval_gamma}; per objective at most {tuple(front.max(axis=0).round(4).tolist())}): "
                 "every hypervolume would be 0"
             )
+
+
+def _check_grid(experiment: Experiment, reward_dim: int) -> None:
+    """Every grid value, set alone into the algorithm config, passes the config's own
+    checks (`__post_init__`, and `validate(reward_dim)` where the config has one): the
+    trainer receives gridded numbers as arrays and would not see a bad one."""
+    from morl.config import to_dict
+
+    base = to_dict(dataclasses.replace(experiment, grid={}))
+    for key, values in experiment.grid.items():
+        for value in values:
+            try:
+                algo = build(base, [(key, value)]).algo
+                if hasattr(algo, "validate"):
+                    algo.validate(reward_dim)
+            except ValueError as err:
+                raise ConfigError(f"grid key '{key}' value {value!r}: {err}") from None
 
 
 #: A rough training rate for the ETA of long budgets: MORL/D's main job on the project's

@@ -32,6 +32,7 @@ class FakeConfig:
     pop: int = 4
     step_size: float = 0.5
     sleep: float = 0.0  # host seconds per chunk, to give kill tests time to land
+    init_sleep: float = 0.0  # host seconds in init, standing in for a long compilation
     vmappable: ClassVar[tuple[str, ...]] = ("step_size",)
 
 
@@ -77,9 +78,12 @@ class FakeTrainer:
         if step_sizes is None:
             step_sizes = np.full(num_runs or 1, config.step_size)
         self._step_sizes = jnp.asarray(step_sizes, jnp.float32)
-        self._static = dataclasses.replace(config, step_size=0.0, total_steps=0, sleep=0.0)  # fewer distinct compiles
+        # fewer distinct compiles: the traced program does not depend on these
+        self._static = dataclasses.replace(config, step_size=0.0, total_steps=0, sleep=0.0, init_sleep=0.0)
 
     def init(self, key):
+        if self.config.init_sleep:
+            time.sleep(self.config.init_sleep)
         return _init(key, self._step_sizes, self._static, self.env.reward_dim, self.num_runs is not None)
 
     def run_chunk(self, state):

@@ -205,7 +205,8 @@ class MORLDConfig:
                 self.ppo.ppo_config(self.eval_gamma, self.max_eval_steps, 1)
                 self.ppo.hyperparams().validate()
             except ValueError as err:
-                message = str(err).replace("PPOConfig.", "ppo.").replace("PPOHyperparams.", "ppo.")
+                message = str(err).replace("PPOConfig: ", "ppo: ").replace("PPOConfig.", "ppo.")
+                message = message.replace("PPOHyperparams.", "ppo.")
                 raise ValueError(f"MORLDConfig: {message}") from None
 
     def _sac_checks(self) -> list[tuple[bool, str]]:
