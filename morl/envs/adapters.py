@@ -33,6 +33,7 @@ the port's own `params.max_steps` reports `truncated`, so no `TimeLimit` is need
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 import gymnasium
@@ -232,41 +233,71 @@ def from_gymnasium(env_id: str, num_envs: int, *, gamma: float = 1.0, **kwargs: 
 class GymnasiumEnv(gymnasium.Env):
     """One JAX-native env behind the (MO-)Gymnasium API; jitted reset/step, numpy I/O.
 
-    `step` returns a float32 reward vector `[reward_dim]`. The env does not reset itself:
-    call `reset()` after `terminated or truncated`, as with any gymnasium env.
+    `step` returns a float32 reward vector `[reward_dim]` and writable numpy arrays. The
+    env does not reset itself: call `reset()` after `terminated or truncated`, as with any
+    gymnasium env. `spec.id` is the env's id (libraries such as morl-baselines read it).
+
+    Speed: one compiled call per step (key split, step, and observation, reward and flags
+    packed into one float32 array, so one device-to-host copy); the key crosses the call
+    boundary as raw key data (a typed key array costs tens of microseconds to rebuild per
+    call) and the action as a numpy scalar/array (a Python int takes a slow conversion).
     """
 
     metadata = {"render_modes": []}
 
     def __init__(self, env: Environment, seed: int = 0, params: Any = None):
         self.env = env
-        self.params = env.default_params if params is None else params
+        self.params = self.env.default_params if params is None else params
         self.observation_space = to_gymnasium_space(env.observation_space(self.params))
         self.action_space = to_gymnasium_space(env.action_space(self.params))
         self.reward_dim = env.reward_dim
         self.reward_space = gymnasium.spaces.Box(-np.inf, np.inf, (env.reward_dim,), np.float32)
+        max_steps = getattr(self.params, "max_steps", None)
+        self.spec = gymnasium.envs.registration.EnvSpec(
+            id=env.name, entry_point=functools.partial(GymnasiumEnv, env, params=self.params),
+            max_episode_steps=None if max_steps is None else int(np.asarray(max_steps)),
+        )
         self._action_dtype = np.dtype(env.action_space(self.params).dtype)
-        self._key = jax.random.key(seed)
-        self._reset = jax.jit(env.reset)
-        self._step = jax.jit(env.step)
+        self._obs_shape = tuple(self.observation_space.shape)
+        self._obs_dtype = np.dtype(self.observation_space.dtype)
+        self._obs_size = int(np.prod(self._obs_shape, dtype=np.int64))
+        self._key = jax.random.key_data(jax.random.key(seed))
+        self._reset = jax.jit(self._reset_packed)
+        self._step = jax.jit(self._step_packed)
         self._state = None
 
+    # --- compiled halves ----------------------------------------------------------------
+    def _reset_packed(self, key_data):
+        key, sub = jax.random.split(jax.random.wrap_key_data(key_data))
+        obs, state = self.env.reset(sub, self.params)
+        return jax.random.key_data(key), state, obs
+
+    def _step_packed(self, key_data, state, action):
+        key, sub = jax.random.split(jax.random.wrap_key_data(key_data))
+        obs, state, reward, terminated, truncated, info = self.env.step(sub, state, action, self.params)
+        flags = jnp.stack([terminated, truncated]).astype(jnp.float32)
+        packed = jnp.concatenate([obs.astype(jnp.float32).ravel(), reward.astype(jnp.float32), flags])
+        return jax.random.key_data(key), state, packed, info
+
+    # --- gymnasium API --------------------------------------------------------------------
     def reset(self, *, seed: int | None = None, options: dict | None = None):
         super().reset(seed=seed)
         if seed is not None:
-            self._key = jax.random.key(seed)
-        self._key, key = jax.random.split(self._key)
-        obs, self._state = self._reset(key, self.params)
-        return np.asarray(obs), {}
+            self._key = jax.random.key_data(jax.random.key(seed))
+        self._key, self._state, obs = self._reset(self._key)
+        return np.array(obs), {}
 
     def step(self, action: Any):
         if self._state is None:
             raise RuntimeError(f"{self.env.name}: call reset() before step()")
-        self._key, key = jax.random.split(self._key)
-        action = jnp.asarray(np.asarray(action, self._action_dtype))
-        obs, self._state, reward, terminated, truncated, info = self._step(key, self._state, action, self.params)
-        info = {name: np.asarray(value) for name, value in info.items()}
-        return np.asarray(obs), np.asarray(reward), bool(terminated), bool(truncated), info
+        action = np.asarray(action, self._action_dtype)
+        self._key, self._state, packed, info = self._step(self._key, self._state, action)
+        packed = np.array(packed)
+        n, m = self._obs_size, self.reward_dim
+        obs = packed[:n].astype(self._obs_dtype).reshape(self._obs_shape)
+        reward = packed[n:n + m]
+        info = {name: np.array(value) for name, value in info.items()} if info else {}
+        return obs, reward, bool(packed[n + m]), bool(packed[n + m + 1]), info
 
 
 def to_gymnasium(env: Environment, seed: int = 0) -> GymnasiumEnv:

@@ -179,3 +179,16 @@ def test_spaces_round_trip_continuous():
     obs, reward, *_ = env.step(np.array([0.5], np.float32))
     assert obs.dtype == np.float32 and reward.shape == (2,)
     np.testing.assert_allclose(reward[1], -0.25)
+
+
+def test_to_gymnasium_has_a_spec_and_returns_writable_arrays():
+    env = to_gymnasium(morl.envs.make("minecart-v0"))
+    assert env.spec.id == "minecart-v0" and env.spec.max_episode_steps == 1000
+    obs, _ = env.reset(seed=0)
+    next_obs, reward, terminated, truncated, _ = env.step(np.int64(1))
+    for array in (obs, next_obs, reward):
+        assert array.flags.writeable
+    assert next_obs.dtype == env.observation_space.dtype and reward.dtype == np.float32
+    assert isinstance(terminated, bool) and isinstance(truncated, bool)
+    again = gymnasium.make(env.spec)  # libraries rebuild envs from their spec
+    np.testing.assert_array_equal(again.reset(seed=0)[0], obs)
