@@ -1,0 +1,35 @@
+"""`morl.io.render`: a policy replayed in MO-Gymnasium's own env and written as a GIF."""
+
+from __future__ import annotations
+
+import ctypes.util
+
+import imageio.v2 as imageio
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from morl.io.render import RenderError, choose_gl_backend, render_policy
+
+
+def test_deep_sea_treasure_policy_is_drawn_frame_by_frame(tmp_path):
+    choose_gl_backend()
+    down = lambda obs, key: jnp.int32(1)  # noqa: E731  (straight down: the first treasure, 0.7, in one step)
+    path, total, steps = render_policy("deep-sea-treasure-v0", {}, down, tmp_path / "dst.gif", max_steps=20)
+    frames = imageio.mimread(path)
+    assert steps == 1 and len(frames) == steps + 1
+    np.testing.assert_allclose(total, [0.7, -1.0], rtol=1e-6)
+    assert frames[0].ndim == 3 and not np.array_equal(frames[0], frames[-1])
+
+
+@pytest.mark.skipif(ctypes.util.find_library("OSMesa") is None, reason="no OSMesa: apt-get install libosmesa6")
+def test_mujoco_policy_is_drawn_offscreen(tmp_path):
+    choose_gl_backend()
+    still = lambda obs, key: jnp.zeros(3, jnp.float32)  # noqa: E731
+    path, _, steps = render_policy("mo-hopper-2d-v4", {}, still, tmp_path / "hopper.gif", max_steps=5)
+    assert len(imageio.mimread(path)) == steps + 1 == 6
+
+
+def test_an_env_mo_gymnasium_lacks_cannot_be_drawn(tmp_path):
+    with pytest.raises(RenderError, match="no MO-Gymnasium counterpart"):
+        render_policy("mo-pendulum-v0", {}, lambda obs, key: obs, tmp_path / "x.gif")
