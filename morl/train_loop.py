@@ -309,37 +309,44 @@ def run(job: Job, console: Any = None, stop: StopRequest | None = None) -> dict[
     `stop`, once set, makes the run checkpoint at the next chunk boundary and raise
     `Interrupted`. The run directory's lock (`job.lock`) is released on return."""
     try:
-        return _run(job, console, stop)
+        if stop is not None and stop.is_set():
+            raise Interrupted(stop.signum, job.run_dir, 0, 0)
+        # orbax, tensorboardX and matplotlib take seconds to import: load them while the
+        # trainer compiles (XLA releases the GIL) instead of after it
+        preload = threading.Thread(target=_preload, daemon=True)
+        preload.start()
+        try:
+            return _run_dir(job, console, stop)
+        finally:  # never leave an import running into interpreter shutdown (a crash there)
+            preload.join()
     finally:
         if job.lock is not None:
             job.lock.release()
 
 
-def _run(job: Job, console: Any, stop: StopRequest | None) -> dict[str, Any]:
-    if stop is not None and stop.is_set():
-        raise Interrupted(stop.signum, job.run_dir, 0, 0)
-
-    # orbax, tensorboardX and matplotlib take seconds to import: load them while the
-    # trainer compiles (XLA releases the GIL) instead of after it
-    threading.Thread(target=_preload, daemon=True).start()
+def _run_dir(job: Job, console: Any, stop: StopRequest | None) -> dict[str, Any]:
     shared = job.run_dir
     # multi-host: every process checkpoints into the shared run directory (orbax writes
     # each process's shards); logs, metrics and fronts of processes > 0 go to scratch
     path = shared if job.process_index == 0 else Path(tempfile.mkdtemp(prefix=f"morl-process{job.process_index}-"))
     session_start = time.perf_counter()
-    aside = None  # an overwritten run, kept until this one has compiled and trained a chunk
-    if not job.resume and job.process_index == 0:
-        aside = rundir.create(path, overwrite=job.overwrite)
+    # a new run owns its directory once it has compiled and trained a chunk; failing or
+    # interrupted before that, it leaves what was there: nothing, an empty directory, or
+    # the run it overwrites (kept aside until then)
+    new = not job.resume and job.process_index == 0
+    existed = path.exists()
+    aside = rundir.create(path, overwrite=job.overwrite) if new else None
 
     def take_over() -> None:
-        nonlocal aside
+        nonlocal new
         rundir.discard(aside)
-        aside = None
+        new = False
 
     try:
         return _train(job, console, stop, path, take_over, session_start)
     except BaseException:
-        rundir.restore(path, aside)  # a no-op once the new run has taken over
+        if new:
+            rundir.restore(path, aside, existed)
         raise
 
 
@@ -347,7 +354,7 @@ def _train(
     job: Job, console: Any, stop: StopRequest | None, path: Path, take_over: Any, session_start: float
 ) -> dict[str, Any]:
     """`run`'s body; calls `take_over()` once the first chunk has trained (compiled and
-    ran), which deletes a run this one replaces."""
+    ran): the run directory is this run's from then on."""
     import jax
 
     experiment, trainer, shared, log = job.experiment, job.trainer, job.run_dir, job.experiment.log
@@ -368,6 +375,8 @@ def _train(
         compute += time.perf_counter() - tick
         return state
 
+    if stop is not None and stop.is_set():  # before compiling the initial state
+        raise Interrupted(stop.signum, shared, 0, 0)
     state = None if job.resume else init()
     from morl.io.checkpoint import Checkpointer
 

@@ -181,7 +181,7 @@ def test_sigterm_during_compilation_exits_cleanly(tmp_path):
     assert proc.wait(timeout=60) == 128 + signal.SIGTERM
     lines = proc.stderr.read().strip().splitlines()
     assert lines[-1] == "morl: SIGTERM: stopped before the first chunk; nothing trained", lines
-    assert not any((tmp_path / "run" / "checkpoints").glob("[0-9]*"))
+    assert not (tmp_path / "run").exists()  # a run that never trained leaves nothing behind
 
 
 def test_a_second_ctrl_c_quits_at_once(tmp_path):

@@ -233,8 +233,8 @@ class RunLock:
     held while a process writes the run (new, resumed or overwritten). The lock file
     lives outside the directory so that it also guards a directory that does not exist
     yet or is being replaced; the kernel releases the lock when the process exits, so a
-    killed run never leaves a stale one. A second writer gets a one-line
-    `BlockingIOError` naming the holder's pid."""
+    killed run never leaves a stale lock (only its file, which the next run reuses).
+    A second writer gets a one-line `BlockingIOError` naming the holder's pid."""
 
     def __init__(self, path: str | Path):
         import fcntl
@@ -242,23 +242,32 @@ class RunLock:
         path = Path(path).absolute()
         self.file = path.parent / f".{path.name}.lock"
         self.file.parent.mkdir(parents=True, exist_ok=True)
-        self._fd: int | None = os.open(self.file, os.O_RDWR | os.O_CREAT, 0o644)
-        try:
-            fcntl.flock(self._fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            holder = os.pread(self._fd, 64, 0).decode(errors="replace").strip() or "unknown"
-            os.close(self._fd)
-            self._fd = None
-            raise BlockingIOError(
-                f"run directory '{path}' is being written by another process (pid {holder}); "
-                "wait for it to finish or choose another --out"
-            ) from None
-        os.ftruncate(self._fd, 0)
-        os.pwrite(self._fd, f"{os.getpid()}\n".encode(), 0)
+        while True:
+            fd = os.open(self.file, os.O_RDWR | os.O_CREAT, 0o644)
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                holder = os.pread(fd, 64, 0).decode(errors="replace").strip() or "unknown"
+                os.close(fd)
+                raise BlockingIOError(
+                    f"run directory '{path}' is being written by another process (pid {holder}); "
+                    "wait for it to finish or choose another --out"
+                ) from None
+            # a holder that released meanwhile unlinked the file we opened: lock the new one
+            try:
+                if os.stat(self.file).st_ino == os.fstat(fd).st_ino:
+                    break
+            except FileNotFoundError:
+                pass
+            os.close(fd)
+        self._fd: int | None = fd
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
 
     def release(self) -> None:
-        """Release the lock (idempotent); the lock file stays, empty of meaning."""
+        """Remove the lock file and release the lock (idempotent)."""
         if self._fd is not None:
+            self.file.unlink(missing_ok=True)  # while still held: nobody locks the old file after this
             os.close(self._fd)  # closing the descriptor drops the flock
             self._fd = None
 
@@ -280,12 +289,15 @@ def create(path: str | Path, *, overwrite: bool) -> Path | None:
     return aside
 
 
-def restore(path: str | Path, aside: Path | None) -> None:
-    """Undo `create(overwrite=True)`: remove the new run at `path`, move the old one back."""
-    if aside is None:
-        return
+def restore(path: str | Path, aside: Path | None, existed: bool) -> None:
+    """Undo `create`: remove the new run at `path` and move the old one back (`aside`),
+    or leave the empty directory that was there (`existed`), or nothing."""
+    path = Path(path)
     shutil.rmtree(path, ignore_errors=True)
-    os.replace(aside, path)
+    if aside is not None:
+        os.replace(aside, path)
+    elif existed:
+        path.mkdir()
 
 
 def discard(aside: Path | None) -> None:

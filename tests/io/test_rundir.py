@@ -160,7 +160,9 @@ def test_run_lock_refuses_a_second_writer_until_released(tmp_path):
     finally:
         holder.kill()
         holder.wait()
-    rundir.RunLock(run).release()  # the kernel dropped the dead holder's lock
+    lock = rundir.RunLock(run)  # the kernel dropped the dead holder's lock
+    lock.release()
+    assert not lock.file.exists()  # nothing left beside the run directory
 
 
 def test_overwrite_moves_the_old_run_aside_and_restores_it(tmp_path):
@@ -170,11 +172,16 @@ def test_overwrite_moves_the_old_run_aside_and_restores_it(tmp_path):
     aside = rundir.create(run, overwrite=True)
     assert not any(run.iterdir()) and (aside / "front.csv").read_text() == "precious"
     (run / "front.csv").write_text("new, half done")
-    rundir.restore(run, aside)
+    rundir.restore(run, aside, existed=True)
     assert (run / "front.csv").read_text() == "precious" and not aside.exists()
     aside = rundir.create(run, overwrite=True)
     rundir.discard(aside)
     assert not aside.exists() and run.is_dir()
+    fresh = tmp_path / "fresh"
+    assert rundir.create(fresh, overwrite=False) is None
+    (fresh / "config.yaml").write_text("a run that never trained")
+    rundir.restore(fresh, None, existed=False)
+    assert not fresh.exists()
 
 
 def test_read_csv_names_the_damage(tmp_path):
