@@ -86,6 +86,8 @@ def load_file(path: str | Path) -> dict[str, Any]:
     """A config file as a raw nested dict: YAML (`.yaml`/`.yml`) or a Python file that
     defines `config` (an `Experiment`, a registered algorithm's config, or a dict)."""
     path = Path(path)
+    if path.is_dir():
+        raise ConfigError(f"config file '{path}' is a directory")
     if not path.is_file():
         raise ConfigError(f"config file '{path}' does not exist")
     if path.suffix in (".yaml", ".yml"):
@@ -173,7 +175,7 @@ def parse_assignment(text: str) -> tuple[str, str]:
 def build(raw: Mapping[str, Any] | None = None, overrides: Iterable[tuple[str, Any]] = ()) -> Experiment:
     """The typed `Experiment` from a raw dict plus `(dotted_key, value)` overrides applied
     in order. Unknown keys and wrong types raise `ConfigError`; nothing is compiled."""
-    from morl.algorithms import get_algorithm
+    from morl.algorithms import get_algorithm, known_algorithms
 
     raw = _deep_copy(dict(raw or {}))
     overrides = list(overrides)
@@ -183,6 +185,10 @@ def build(raw: Mapping[str, Any] | None = None, overrides: Iterable[tuple[str, A
     name = raw.get("algorithm", Experiment.algorithm)
     if not isinstance(name, str):
         raise ConfigError(f"config key 'algorithm' expects a name, got {name!r}")
+    if name not in known_algorithms():
+        close = difflib.get_close_matches(name, known_algorithms(), n=1)
+        hint = f" (did you mean '{close[0]}'?)" if close else ""
+        raise ConfigError(f"unknown algorithm '{name}'{hint}; known: {', '.join(known_algorithms())}")
     config_cls = get_algorithm(name).config_cls
     clash = [f.name for f in dataclasses.fields(config_cls) if f.name in _TOP_FIELDS]
     if clash:

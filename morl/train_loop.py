@@ -200,11 +200,15 @@ LONG_RUN_S = 24 * 3600
 
 
 def _budget_warnings(experiment: Experiment, num_runs: int) -> list[str]:
+    """The algorithm config's own (`budget_warnings()`, where it has one), then an ETA
+    for budgets that would take very long."""
+    own = getattr(experiment.algo, "budget_warnings", None)
+    warnings = list(own()) if own is not None else []
     steps = experiment.algo.total_steps * num_runs
     eta = steps / NOMINAL_STEPS_PER_S
     if eta <= LONG_RUN_S:
-        return []
-    return [
+        return warnings
+    return warnings + [
         f"total_steps={experiment.algo.total_steps:,} x {num_runs:,} run(s) = {steps:,} env steps; at a typical "
         f"{NOMINAL_STEPS_PER_S:,} steps/s that takes about {_duration(eta)} (Ctrl-C stops with a checkpoint)"
     ]

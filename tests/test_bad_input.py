@@ -58,6 +58,8 @@ def refused(tmp_path, capsys, monkeypatch):
 TINY_CMORL = ["cmorl", "--set", "ppo.num_envs=2", "--set", "ppo.num_steps=16", "--set", "num_policies=2"]
 
 VALUES = {
+    "algorithm-typo": (["morldd"], "unknown algorithm 'morldd' (did you mean 'morld'?)"),
+    "eval-gamma-zero": (["morld", "--set", "eval_gamma=0"], "MORLDConfig: eval_gamma=0.0 must lie in (0, 1]"),
     "lr-negative": (["morld", "--set", "ppo.learning_rate=-1"], "ppo.learning_rate=-1.0 must be > 0"),
     "lr-nan": (["morld", "--set", "ppo.learning_rate=nan"], "'algo.ppo.learning_rate' expects a finite number"),
     "gamma-above-1": (["morld", "--set", "ppo.gamma=1.01"], "ppo.gamma=1.01 must be in (0, 1]"),
@@ -129,6 +131,7 @@ def test_bad_config_file(refused, tmp_path, name, text, culprit):
 
 def test_missing_config_file(refused, tmp_path):
     refused(["train", "--config", str(tmp_path / "nope.yaml"), "--out", str(tmp_path / "run")], "does not exist")
+    refused(["train", "--config", str(tmp_path), "--out", str(tmp_path / "run")], "is a directory")
 
 
 # --- paths -----------------------------------------------------------------------------
@@ -266,10 +269,20 @@ def test_help_documents_the_value_syntax(capsys):
     assert "init_weights=[[1,0],[0.5,0.5],[0,1]]" in text and "0,-25 or [0,-25]" in text
 
 
-def test_very_long_budget_warns_with_an_eta(tmp_path, capsys, monkeypatch):
-    monkeypatch.setattr(train_loop, "run", lambda job, **_: job.lock.release() or {"stopped": True})
+@pytest.mark.parametrize(
+    "argv, warning",
+    [
+        ([*FAKE, "--steps", str(10**12)], "total_steps=1,000,000,000,000 x 1 run(s) = 1,000,000,000,000 env steps"),
+        (["morld", "--steps", "100"], "total_steps=100 is below one chunk (10 iterations x 8,192 env steps)"),
+        (["morld", "--steps", "100000", "--set", "eval_period=50"], "fewer than eval_period=50"),
+    ],
+    ids=["eta", "below-a-chunk", "no-evaluation"],
+)
+def test_budgets_that_run_but_surprise_are_warned(tmp_path, capsys, monkeypatch, argv, warning):
+    monkeypatch.setattr(train_loop, "run", lambda job, **_: job.lock.release())
     monkeypatch.setattr(cli, "_print_summary", lambda summary: None)
-    steps = str(10**12)
-    assert cli.main(["train", *FAKE, "--steps", steps, "--out", str(tmp_path / "run")]) == 0
+    assert cli.main(["train", *argv, "--out", str(tmp_path / "run")]) == 0
     err = capsys.readouterr().err
-    assert err.startswith("morl: warning: total_steps=1,000,000,000,000 x 1 run(s)") and "years" in err
+    assert err.startswith("morl: warning: ") and warning in err
+    if "x 1 run(s)" in warning:
+        assert "about 2 years" in err  # at 15,000 env steps/s

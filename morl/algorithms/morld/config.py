@@ -198,6 +198,23 @@ class MORLDConfig:
                 f"{self.steps_per_iteration:,} env steps; the iteration counter holds at most {MAX_ITERATIONS:,}"
             )
 
+    def budget_warnings(self) -> list[str]:
+        """Budgets that run but probably not as meant: below one chunk (the run trains a
+        whole chunk), or too short for one evaluation after the initial one."""
+        chunk = self.steps_per_iteration * self.chunk_iterations
+        warnings = []
+        if self.total_steps < chunk:
+            warnings.append(
+                f"total_steps={self.total_steps:,} is below one chunk ({self.chunk_iterations} iterations x "
+                f"{self.steps_per_iteration:,} env steps); the run trains {chunk:,}"
+            )
+        if self.total_iterations < self.eval_period:
+            warnings.append(
+                f"total_steps={self.total_steps:,} gives {self.total_iterations} iteration(s), fewer than "
+                f"eval_period={self.eval_period}: the archive holds only the untrained population's returns"
+            )
+        return warnings
+
     def _validate_learner(self) -> None:
         """The chosen learner's section: sizes first (the budget divides by them), then numbers."""
         if self.learner == "ppo":
@@ -207,6 +224,8 @@ class MORLDConfig:
             except ValueError as err:
                 message = str(err).replace("PPOConfig: ", "ppo: ").replace("PPOConfig.", "ppo.")
                 message = message.replace("PPOHyperparams.", "ppo.")
+                for name in ("eval_gamma", "max_eval_steps"):  # MORL/D's own fields, passed into PPOConfig
+                    message = message.replace(f"ppo.{name}", name)
                 raise ValueError(f"MORLDConfig: {message}") from None
 
     def _sac_checks(self) -> list[tuple[bool, str]]:
