@@ -240,7 +240,9 @@ class GymnasiumEnv(gymnasium.Env):
     Speed: one compiled call per step (key split, step, and observation, reward and flags
     packed into one float32 array, so one device-to-host copy); the key crosses the call
     boundary as raw key data (a typed key array costs tens of microseconds to rebuild per
-    call) and the action as a numpy scalar/array (a Python int takes a slow conversion).
+    call), a discrete action as a cached device array and any other as a numpy array (a
+    Python int takes a slow conversion). The compiled call itself (about 15 us on this
+    2-core CPU) bounds the rate, so numpy envs that step in 2-5 us stay faster.
     """
 
     metadata = {"render_modes": []}
@@ -261,6 +263,12 @@ class GymnasiumEnv(gymnasium.Env):
         self._obs_shape = tuple(self.observation_space.shape)
         self._obs_dtype = np.dtype(self.observation_space.dtype)
         self._obs_size = int(np.prod(self._obs_shape, dtype=np.int64))
+        space = env.action_space(self.params)
+        # Discrete actions as ready device arrays: no host-to-device copy per step.
+        self._discrete_actions = (
+            {a: jnp.asarray(a, self._action_dtype) for a in range(space.start, space.start + space.n)}
+            if isinstance(space, spaces.Discrete) and space.n <= 4096 else None
+        )
         self._key = jax.random.key_data(jax.random.key(seed))
         self._reset = jax.jit(self._reset_packed)
         self._step = jax.jit(self._step_packed)
@@ -290,7 +298,10 @@ class GymnasiumEnv(gymnasium.Env):
     def step(self, action: Any):
         if self._state is None:
             raise RuntimeError(f"{self.env.name}: call reset() before step()")
-        action = np.asarray(action, self._action_dtype)
+        if self._discrete_actions is not None and int(action) in self._discrete_actions:
+            action = self._discrete_actions[int(action)]
+        else:
+            action = np.asarray(action, self._action_dtype)
         self._key, self._state, packed, info = self._step(self._key, self._state, action)
         packed = np.array(packed)
         n, m = self._obs_size, self.reward_dim
