@@ -156,3 +156,23 @@ def test_morld_trains_on_a_host_env_and_its_archive_replays_in_mo_gymnasium():
         act = trainer.policy(state, member)
         replayed = mo_gymnasium_return(act, "deep-sea-treasure-v0", config.eval_gamma, 1000)
         np.testing.assert_allclose(front.returns[member], replayed, rtol=1e-4, atol=1e-4)
+
+
+_MO_GYMNASIUM_IDS = sorted(k for k, spec in gymnasium.registry.items() if "mo_gymnasium" in str(spec.entry_point))
+
+
+@pytest.mark.parametrize("env_id", _MO_GYMNASIUM_IDS)
+def test_every_mo_gymnasium_id_builds_or_says_why_in_one_line(env_id):
+    try:
+        env = make("host:" + env_id)
+    except ValueError as err:  # unsupported space or a package MO-Gymnasium needs is missing
+        assert "\n" not in str(err) and env_id in str(err)
+        assert any(word in str(err) for word in ("Dict", "image", "not installed")), str(err)
+        return
+    reference = mo_gym.make(env_id)
+    assert env.reward_dim == reference.unwrapped.reward_space.shape[0]
+    assert env.observation_space().shape == reference.observation_space.shape
+    obs, state = env.reset(jax.random.key(0))
+    action = env.action_space().sample(jax.random.key(1))
+    obs, state, reward, terminated, truncated, info = env.step(jax.random.key(2), state, action)
+    assert reward.shape == (env.reward_dim,) and "final_obs" in info
