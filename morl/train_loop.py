@@ -1,7 +1,7 @@
 """The loop `morl train` runs: build, init or restore, chunk, measure, log, checkpoint.
 
     experiment = morl.config.build(raw, overrides)
-    job = prepare(experiment, "runs/NAME")        # validates everything, writes nothing
+    job = prepare(experiment, "runs/NAME")        # validates everything, locks the run directory
     summary = run(job)                           # trains, writes the run directory
 
 After each chunk the host reads `trainer.front(state, run)` and computes the Pareto

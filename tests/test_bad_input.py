@@ -95,6 +95,7 @@ VALUES = {
         [*TINY_CMORL, "--set", "init_weights=[[1,0],[0.5,0.6]]"], "init_weights[1] = [0.5, 0.6] is not on the simplex"
     ),
     "cmorl-weights-dimension": ([*TINY_CMORL, "--set", "init_weights=[[1,0,0],[0,1,0]]"], "vectors of length 3"),
+    "cmorl-steps-absurd": ([*TINY_CMORL, "--steps", str(10**20)], "int32 counters hold at most 2,147,483,647"),
     "cmorl-grid-beta": ([*TINY_CMORL, "--grid", "beta=0.5,1.5"], "beta=[0.5, 1.5]"),
 }  # fmt: skip
 

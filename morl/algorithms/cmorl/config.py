@@ -28,6 +28,9 @@ from morl.agents.ppo import config as ppo_config
 from morl.envs.defaults import env_defaults
 from morl.decomposition.weights import check_weights
 
+#: The run's update and chunk counters are int32 inside the compiled program.
+MAX_COUNT = 2**31 - 1
+
 CONSTRAINTS: tuple[str, ...] = ("barrier", "lagrangian")
 INFEASIBLE: tuple[str, ...] = ("floor", "linear")
 THRESHOLDS: tuple[str, ...] = ("policy", "minibatch")
@@ -278,6 +281,11 @@ class CMORLConfig:
                 f"CMORLConfig.total_steps={self.total_steps} leaves {self.total_steps - init_spent} steps after the "
                 f"init stage, less than one extension round ({problems} problems x {self.extension_updates} "
                 f"updates x {batch} steps + {probes} probes = {round_steps})"
+            )
+        if init_updates > MAX_COUNT or init_chunks + rounds > MAX_COUNT:
+            raise ValueError(
+                f"CMORLConfig.total_steps={self.total_steps:,} needs {init_updates:,} init updates and "
+                f"{init_chunks + rounds:,} chunks; the run's int32 counters hold at most {MAX_COUNT:,}"
             )
         return Budget(
             batch_size=batch,
