@@ -100,3 +100,24 @@ def test_parse_assignment_errors_name_the_text():
     assert config.parse_assignment("ppo.lr = 3") == ("ppo.lr", "3")
     with pytest.raises(ConfigError, match="'nonsense'"):
         config.parse_assignment("nonsense")
+
+
+@pytest.mark.parametrize("algorithm", ["morld", "cmorl"])
+def test_every_field_is_reachable_through_set(algorithm):
+    """Each leaf field, written as a command-line string (YAML flow style: lists in
+    brackets, None as null), round-trips through `--set KEY=VALUE`."""
+    fields = config.flatten(build({"algorithm": algorithm}))
+    assert len(fields) > 40
+    for key, value in fields.items():
+        if key in ("algorithm", "grid"):
+            continue
+        text = yaml.safe_dump(value, default_flow_style=True).removesuffix("...\n").strip()
+        assert config.flatten(build({"algorithm": algorithm}, [(key, text)]))[key] == value, (key, text)
+
+
+def test_lists_of_lists_and_bracketed_lists_through_set():
+    exp = build({"algorithm": "cmorl"}, [("num_policies", "2"), ("init_weights", "[[1,0],[0.5,0.5]]")])
+    assert exp.algo.init_weights == ((1.0, 0.0), (0.5, 0.5))
+    exp = build({"algorithm": "fake"}, [("ref_point", "(0,-25)"), ("grid.step_size", "[0.1,0.2]")])
+    assert exp.algo.ref_point == (0.0, -25.0) and exp.grid == {"step_size": (0.1, 0.2)}
+    assert build({"algorithm": "cmorl"}, [("init_weights", "onehot")]).algo.init_weights == "onehot"
