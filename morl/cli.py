@@ -328,6 +328,41 @@ def _rollout(args: argparse.Namespace) -> int:
     return 0
 
 
+# --- render ----------------------------------------------------------------------------
+
+
+def _render(args: argparse.Namespace) -> int:
+    from morl.io.render import RenderError, choose_gl_backend, render_policy
+
+    choose_gl_backend()  # before anything imports mujoco
+    from morl.envs.registry import parse_kwargs
+    from morl.io.policy import restore_run
+
+    try:
+        if args.steps < 1:
+            raise UserError(f"--steps must be >= 1, got {args.steps}")
+        restored = restore_run(args.run_dir)
+        trainer, algo = restored.trainer, restored.experiment.algo
+        runs = trainer.num_runs or 1
+        if not 0 <= args.run < runs:
+            raise UserError(f"--run {args.run} is out of range: '{args.run_dir}' holds {runs} run(s)")
+        members = sorted(int(i) for i in trainer.front(restored.state, args.run).member)
+        if args.point not in members:
+            raise UserError(f"--point {args.point} is not an archive member of run {args.run}; members: {members}")
+    except (UserError, *_USER_ERRORS) as err:
+        return _fail(str(err))
+    act = trainer.policy(restored.state, args.point, args.run)
+    out = Path(args.out) if args.out else Path(args.run_dir) / f"member{args.point}_run{args.run}.gif"
+    try:
+        path, total, steps = render_policy(
+            algo.env, parse_kwargs(getattr(algo, "env_kwargs", ())), act, out, seed=args.seed, max_steps=args.steps
+        )
+    except RenderError as err:
+        return _fail(str(err), status=1)
+    print(f"member {args.point} of run {args.run}: {steps} steps, undiscounted return {total.round(3)}; {path}")
+    return 0
+
+
 # --- parser ----------------------------------------------------------------------------
 
 
@@ -422,6 +457,17 @@ def parser() -> argparse.ArgumentParser:
     rollout.add_argument("--steps", type=int, default=200)
     rollout.add_argument("--seed", type=int, default=0)
     rollout.set_defaults(func=_rollout)
+
+    render = sub.add_parser(
+        "render", help="a GIF of one archive member acting (MO-Gymnasium's renderer; MuJoCo needs OSMesa or EGL)"
+    )
+    render.add_argument("run_dir")
+    render.add_argument("--point", type=int, required=True, help="archive member id (front.csv's member column)")
+    render.add_argument("--run", type=int, default=0, help="which run of the directory (seed / grid point)")
+    render.add_argument("--out", help="GIF path (default: RUN_DIR/member<K>_run<R>.gif)")
+    render.add_argument("--steps", type=int, default=500, help="episode length cap")
+    render.add_argument("--seed", type=int, default=0, help="the episode's reset seed")
+    render.set_defaults(func=_render)
     return top
 
 

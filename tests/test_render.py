@@ -33,3 +33,18 @@ def test_mujoco_policy_is_drawn_offscreen(tmp_path):
 def test_an_env_mo_gymnasium_lacks_cannot_be_drawn(tmp_path):
     with pytest.raises(RenderError, match="no MO-Gymnasium counterpart"):
         render_policy("mo-pendulum-v0", {}, lambda obs, key: obs, tmp_path / "x.gif")
+
+
+def test_morl_render_draws_an_archive_member_of_a_run(tmp_path, capsys):
+    from morl import cli
+
+    run = tmp_path / "run"
+    tiny = ["--steps", "2000", "--set", "pop_size=2", "--set", "ppo.num_envs=2", "--set", "ppo.num_steps=16",
+            "--set", "ppo.hidden_sizes=16", "--set", "chunk_iterations=2", "--set", "eval_period=1"]
+    assert cli.main(["train", "morld", "--env", "deep-sea-treasure-v0", "--no-progress", "--out", str(run), *tiny]) == 0
+    member = int(np.loadtxt(run / "front.csv", delimiter=",", skiprows=1, ndmin=2)[0, 2])
+    assert cli.main(["render", str(run), "--point", str(member), "--steps", "30"]) == 0
+    frames = imageio.mimread(run / f"member{member}_run0.gif")
+    assert 2 <= len(frames) <= 31
+    assert cli.main(["render", str(run), "--point", "999"]) == 2
+    assert "not an archive member" in capsys.readouterr().err
