@@ -148,7 +148,8 @@ def _check_range(key: str, space: dict[str, Any], kind: type) -> None:
     if log and low <= 0:
         raise ConfigError(f"sweep param '{key}': log=true needs low > 0, got low={space['low']!r}")
     if step is not None:
-        if isinstance(step, bool) or not isinstance(step, (int, float)) or not step > 0 or (kind is int and step != int(step)):
+        number = isinstance(step, (int, float)) and not isinstance(step, bool)
+        if not number or not step > 0 or (kind is int and step != int(step)):
             raise ConfigError(f"sweep param '{key}': step must be a positive {kind.__name__}, got {step!r}")
         if log:
             raise ConfigError(f"sweep param '{key}': step and log=true cannot be combined (Optuna)")

@@ -25,7 +25,7 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -355,7 +355,7 @@ def _run_dir(job: Job, console: Any, stop: StopRequest | None) -> dict[str, Any]
 
 
 def _train(
-    job: Job, console: Any, stop: StopRequest | None, path: Path, take_over: Any, session_start: float
+    job: Job, console: Any, stop: StopRequest | None, path: Path, take_over: Callable[[], None], session_start: float
 ) -> dict[str, Any]:
     """`run`'s body; calls `take_over()` once the first chunk has trained (compiled and
     ran): the run directory is this run's from then on."""

@@ -179,7 +179,9 @@ DAMAGE = {
     "front-torn-row": ("front.csv", lambda t: t[: t.rindex(",")], "front.csv' line"),
     "front-no-header": ("front.csv", lambda t: "", "no CSV header"),
     "front-not-a-number": ("front.csv", lambda t: t.replace("\n0,", "\nzero,", 1), "column run holds 'zero'"),
-    "metrics-missing-column": ("metrics.csv", lambda t: t.replace("env_steps", "steps", 1), "lacks column(s) env_steps"),
+    "metrics-missing-column": (
+        "metrics.csv", lambda t: t.replace("env_steps", "steps", 1), "lacks column(s) env_steps"
+    ),
     "config-empty": ("config.yaml", lambda t: "", "config.yaml' is empty"),
     "summary-garbled": ("summary.json", lambda t: t[:40], "summary.json' cannot be read"),
     "summary-wrong-shape": ("summary.json", lambda t: json.dumps({"runs": 3}), "summary.json' is damaged"),
