@@ -220,3 +220,24 @@ def test_sweep_whose_trials_all_fail_exits_1_with_the_first_error(tmp_path, caps
         f"morl: error: all 2 trial(s) of this worker failed; first (trial 0, {tmp_path / 'sweep' / 'trials' / '0'}): "
         "FloatingPointError: loss is nan"
     ]
+
+
+def test_eval_falls_back_past_a_corrupt_checkpoint_without_moving_it(tmp_path, capsys):
+    out = tmp_path / "run"
+    assert cli.main([*FAKE, "--out", str(out), "--set", "log.checkpoint_every=4"]) == 0  # checkpoints 8 and 10
+    for path in (out / "checkpoints" / "10").rglob("*"):
+        if path.is_file():
+            path.write_bytes(b"")
+    capsys.readouterr()
+    assert cli.main(["eval", str(out)]) == 0
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("morl: checkpoint 10 is unreadable") and err.endswith("; using checkpoint 8")
+    assert (out / "checkpoints" / "10").is_dir()  # a reader leaves the run as it is
+    for path in (out / "checkpoints" / "8").rglob("*"):
+        if path.is_file():
+            path.write_bytes(b"")
+    before = (out / "eval.csv").read_bytes()
+    assert cli.main(["eval", str(out)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith(f"morl: error: '{out}' has no intact checkpoint (checkpoint 10 is unreadable") and "\n" not in err
+    assert (out / "eval.csv").read_bytes() == before
