@@ -75,3 +75,21 @@ def test_automatic_rule_sits_below_deep_sea_treasures_front():
 def test_host_and_experiment_ids_share_the_table_entry():
     assert base_id("host:mo-hopper-v5@500") == "mo-hopper-v5"
     assert env_defaults("host:minecart-v0") == env_defaults("minecart-v0")
+
+
+@pytest.mark.parametrize("algorithm", ["morld", "cmorl"])
+def test_every_port_has_working_defaults_for_every_algorithm(algorithm):
+    from morl import config
+    from morl.algorithms import get_algorithm
+    from morl.train_loop import resolve_ref_point
+
+    failures = []
+    for env_id in registered():
+        experiment = resolve_ref_point(config.build({"algorithm": algorithm, "algo": {"env": env_id}}))
+        try:
+            trainer = get_algorithm(algorithm).make_trainer(experiment.algo)  # validates budget, dims; no compile
+        except ValueError as err:
+            failures.append(f"{env_id}: {err}")
+            continue
+        assert len(experiment.algo.ref_point) == trainer.env.reward_dim
+    assert not failures, failures

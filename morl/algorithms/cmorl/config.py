@@ -79,8 +79,9 @@ class CMORLConfig:
     """C-MORL settings (Liu et al., ICLR 2025). Defaults are the paper's where it states one.
 
     - `env`: a `morl.envs` id (a JAX port, or any MO-Gymnasium id simulated on the host),
-      `env_kwargs` its keyword arguments as "key=value" strings. `ref_point`: hypervolume reference (length m; None: the
-      field's convention `morl.envs.defaults.ENV_DEFAULTS`); archive points must dominate
+      `env_kwargs` its keyword arguments as "key=value" strings. `ref_point`: hypervolume
+      reference (length m; None: the field's convention `morl.envs.defaults.ENV_DEFAULTS`);
+      archive points must dominate
       it strictly. `eval_gamma`: discount of the evaluated returns (the archive's units).
     - `num_policies` (M) weight vectors from `init_weights` ("uniform": M evenly spread
       on the simplex, `morl.decomposition.weights.uniform_weights`, the grid; "onehot":
@@ -123,7 +124,7 @@ class CMORLConfig:
 
     env: str = "deep-sea-treasure-v0"
     env_kwargs: tuple[str, ...] = ()
-    total_steps: int = 500_000
+    total_steps: int = 1_000_000  # holds the init stage and one extension round for up to 6 objectives
     ref_point: tuple[float, ...] | None = None
     eval_gamma: float = 0.99
     init_steps: int = 200_000
