@@ -112,7 +112,7 @@ def plot_fronts(groups: dict[tuple[str, str, str], list[dict]]) -> list[Path]:
                 continue
             m = len(TASKS[task].ref_point)
             pairs = [(0, 1)] if m == 2 else [(0, 1), (0, 2), (1, 2)]
-            fig, axes = plt.subplots(1, len(pairs), figsize=(5 * len(pairs), 4.2), squeeze=False)
+            fig, axes = plt.subplots(1, len(pairs), figsize=(max(6.5, 5 * len(pairs)), 4.6), squeeze=False)
             for ax, (i, j) in zip(axes[0], pairs):
                 for (algorithm, results), colour in zip(rows.items(), ("C0", "C1", "C2")):
                     for k, result in enumerate(results):
@@ -122,7 +122,7 @@ def plot_fronts(groups: dict[tuple[str, str, str], list[dict]]) -> list[Path]:
                 ax.set_xlabel(f"objective {i}")
                 ax.set_ylabel(f"objective {j}")
             published = TASKS[task].published["C-MORL"]["hypervolume"]
-            fig.suptitle(f"{task} ({budget} budget), all seeds; published C-MORL HV {published:.3g}")
+            fig.suptitle(f"{task} ({budget} budget), all seeds; published C-MORL HV {published:.3g}", fontsize=10)
             axes[0][0].legend(fontsize=8)
             fig.tight_layout()
             path = FRONTS / f"{task}__{budget}.png"
