@@ -89,7 +89,9 @@ VALUES = {
     "keep-zero": (["morld", "--set", "log.keep_checkpoints=0"], "log.keep_checkpoints"),
     "int-not-int": (["fake", "--set", "pop=2.5"], "algo.pop"),
     "argparse-int": (["morld", "--devices", "1.5"], "--devices"),
-    "cmorl-init-after-total": ([*TINY_CMORL, "--set", "init_steps=600000"], "init_steps=600000"),
+    "cmorl-init-after-total": (
+        [*TINY_CMORL, "--steps", "50000", "--set", "init_steps=60000"], "init_steps=60000 must be smaller"
+    ),
     "cmorl-no-round": ([*TINY_CMORL, "--steps", "5000", "--set", "init_steps=1000"], "extension round"),
     "cmorl-weights-off-simplex": (
         [*TINY_CMORL, "--set", "init_weights=[[1,0],[0.5,0.6]]"], "init_weights[1] = [0.5, 0.6] is not on the simplex"
