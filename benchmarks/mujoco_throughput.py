@@ -20,7 +20,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from morl.envs import AutoReset, VmapEnv, from_gymnasium, registry
-from morl.envs.mujoco import ENVS, register_all
+from morl.envs.mujoco import ENVS
 
 
 def _timed(fn):
@@ -76,8 +76,6 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=200, help="env steps per copy in the timed MJX run")
     parser.add_argument("--host-steps", type=int, default=2000, help="total MuJoCo C steps per measurement")
     args = parser.parse_args()
-    if args.env not in registry.registered():
-        register_all()
     print(f"{args.env} on {jax.devices()[0].platform}; steps/s (wall | CPU seconds of all threads)")
     print(f"{'num_envs':>8} {'MuJoCo C':>22} {'MJX':>22} {'MJX compile':>12} {'MJX/C (CPU)':>12}")
     for n in args.num_envs:

@@ -151,15 +151,15 @@ def _one_line(err: BaseException) -> str:
 
 
 def _raw_from_object(obj: Any, path: Path) -> dict[str, Any]:
-    from morl.algorithms import _REGISTRY
+    from morl.algorithms import algorithm_of_config
 
     if isinstance(obj, Experiment):
         return to_dict(obj)
     if isinstance(obj, dict):
         return obj
-    for algo in _REGISTRY.values():
-        if isinstance(obj, algo.config_cls):
-            return {"algorithm": algo.name, "algo": to_dict(obj)}
+    algo = algorithm_of_config(obj)
+    if algo is not None:
+        return {"algorithm": algo.name, "algo": to_dict(obj)}
     kind = type(obj).__name__
     raise ConfigError(f"config file '{path}': 'config' is a {kind}, not an Experiment, dict or algorithm config")
 

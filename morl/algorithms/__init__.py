@@ -52,6 +52,15 @@ def known_algorithms() -> list[str]:
     return sorted(set(_BUILTIN) | set(_REGISTRY))
 
 
+def algorithm_of_config(config: object) -> Algorithm | None:
+    """The registered algorithm whose config class `config` is an instance of, or None
+    (only imported algorithms are registered; a config object's module is imported)."""
+    for algorithm in _REGISTRY.values():
+        if isinstance(config, algorithm.config_cls):
+            return algorithm
+    return None
+
+
 def get_algorithm(name: str) -> Algorithm:
     """The registered algorithm `name`; imports a built-in one on first use."""
     if name not in _REGISTRY and name in _BUILTIN:
@@ -76,6 +85,7 @@ __all__ = [
     "Policy",
     "REQUIRED_CONFIG_FIELDS",
     "Trainer",
+    "algorithm_of_config",
     "get_algorithm",
     "known_algorithms",
     "register_algorithm",

@@ -117,6 +117,7 @@ register("minecart-deterministic-v0", "morl.envs.minecart:Minecart", determinist
 register("mo-pendulum-v0", "morl.envs.pendulum:MOPendulum")
 
 # MO-MuJoCo locomotion on MuJoCo XLA (mujoco is imported only when one of them is made).
-from morl.envs.mujoco import register_all as _register_mujoco  # noqa: E402
+from morl.envs.mujoco import ENVS as _MUJOCO  # noqa: E402  (a table of entry points; imports no mujoco)
 
-_register_mujoco()
+for _id, (_entry_point, _kwargs) in _MUJOCO.items():
+    register(_id, f"morl.envs.mujoco.{_entry_point}", **_kwargs)

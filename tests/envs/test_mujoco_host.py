@@ -10,10 +10,7 @@ import numpy as np
 import pytest
 
 from morl.envs import from_gymnasium, registry
-from morl.envs.mujoco import ENVS, register_all
-
-if "mo-halfcheetah-v5" not in registry.registered():
-    register_all()
+from morl.envs.mujoco import ENVS
 
 
 @pytest.mark.parametrize("env_id", list(ENVS))

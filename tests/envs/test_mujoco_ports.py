@@ -20,10 +20,7 @@ import pytest
 from mujoco import mjx
 
 from morl.envs import registry
-from morl.envs.mujoco import ENVS, register_all
-
-if "mo-halfcheetah-v5" not in registry.registered():
-    register_all()
+from morl.envs.mujoco import ENVS
 
 # Reward vectors: |ours - theirs| <= REWARD_RTOL * max(|theirs|, 1) (the floor is 1e-4 relative).
 REWARD_RTOL = 1e-4

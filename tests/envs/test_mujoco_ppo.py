@@ -13,10 +13,6 @@ import pytest
 
 from morl.agents.ppo import PPOConfig, make
 from morl.envs import registry
-from morl.envs.mujoco import register_all
-
-if "mo-halfcheetah-v5" not in registry.registered():
-    register_all()
 
 
 @pytest.mark.slow

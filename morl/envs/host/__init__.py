@@ -5,7 +5,7 @@ inside compiled programs: `HostEnvironment` (the JAX contract) over an env pool.
 gets one automatically.
 """
 
-from morl.envs.host.env import HostEnvironment, HostParams, HostState, make_host
-from morl.envs.host.pool import EnvPool, GymnasiumPool, make_pool
+from morl.envs.host.env import HostEnvironment, HostParams, HostState, make_host, make_pool
+from morl.envs.host.pool import EnvPool, GymnasiumPool
 
 __all__ = ["EnvPool", "GymnasiumPool", "HostEnvironment", "HostParams", "HostState", "make_host", "make_pool"]

@@ -39,7 +39,7 @@ from flax import struct
 
 from morl.envs import spaces
 from morl.envs.core import Environment, StepResult
-from morl.envs.host.pool import EnvPool, make_gymnasium, make_pool, registered_time_limit
+from morl.envs.host.pool import EnvPool, GymnasiumPool, make_gymnasium, registered_time_limit
 
 #: Episode bound used by evaluations when the host env registers no time limit.
 UNLIMITED_EPISODE_STEPS = 100_000
@@ -92,6 +92,16 @@ class _ResetSite:
         slots = np.arange(self.block[0], self.block[0] + size, dtype=np.int64)
         obs = self.pool.reset(slots, seeds.reshape(-1).astype(np.int64))
         return obs.reshape(*batch, *self.obs_shape).astype(np.float32), slots.reshape(batch).astype(np.int32)
+
+
+def make_pool(env_id: str, **kwargs: Any) -> EnvPool:
+    """The fastest pool for `env_id`: MuJoCo C for the MO-MuJoCo ids, else the Python
+    loop over MO-Gymnasium copies."""
+    from morl.envs.host.mujoco import MUJOCO_IDS, MuJoCoPool  # imports mujoco
+
+    if env_id in MUJOCO_IDS:
+        return MuJoCoPool(env_id, **kwargs)
+    return GymnasiumPool(env_id, **kwargs)
 
 
 class HostEnvironment(Environment[HostState, HostParams]):

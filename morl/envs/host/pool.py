@@ -16,7 +16,8 @@ Conventions (shared by every pool):
 
 `GymnasiumPool` runs `mo_gymnasium.make(env_id, **kwargs)` copies in a Python loop and
 takes any MO-Gymnasium id with a `Box` observation and a `Discrete` or `Box` action space;
-`morl.envs.host.mujoco.MuJoCoPool` steps the MO-MuJoCo ids in C, vectorised.
+`morl.envs.host.mujoco.MuJoCoPool` steps the MO-MuJoCo ids in C, vectorised
+(`morl.envs.host.env.make_pool` picks between them).
 """
 
 from __future__ import annotations
@@ -153,15 +154,3 @@ class GymnasiumPool:
                     obs, _ = env.reset()
                 obs_out[i] = self._obs(obs)
         return obs_out, rewards, terminated, truncated, final_obs
-
-
-def make_pool(env_id: str, **kwargs: Any) -> EnvPool:
-    """The fastest pool for `env_id`: MuJoCo C for the MO-MuJoCo ids, else the Python
-    loop over MO-Gymnasium copies."""
-    try:
-        from morl.envs.host.mujoco import MUJOCO_IDS, MuJoCoPool
-    except ImportError:
-        MUJOCO_IDS, MuJoCoPool = frozenset(), None
-    if env_id in MUJOCO_IDS:
-        return MuJoCoPool(env_id, **kwargs)
-    return GymnasiumPool(env_id, **kwargs)

@@ -1,14 +1,12 @@
 """MO-MuJoCo locomotion (MO-Gymnasium v5 tasks) on MuJoCo XLA; see docs/mujoco.md.
 
-Importing this package does not import mujoco; `register_all()` adds the ids to
-`morl.envs.registry` with lazy entry points.
+Importing this package does not import mujoco; `morl.envs.registry` registers `ENVS`
+with lazy entry points.
 """
 
 from __future__ import annotations
 
-from morl.envs import registry
-
-# id -> (module:Class, fixed keyword arguments)
+# id -> (module:Class within this package, fixed keyword arguments)
 ENVS: dict[str, tuple[str, dict]] = {
     "mo-halfcheetah-v5": ("half_cheetah:MOHalfCheetah", {}),
     "mo-hopper-v5": ("hopper:MOHopper", {}),
@@ -20,8 +18,3 @@ ENVS: dict[str, tuple[str, dict]] = {
     "mo-humanoid-v5": ("humanoid:MOHumanoid", {}),
 }
 
-
-def register_all() -> None:
-    """Register every MO-MuJoCo id with `morl.envs.registry.register`."""
-    for env_id, (entry_point, kwargs) in ENVS.items():
-        registry.register(env_id, f"morl.envs.mujoco.{entry_point}", **kwargs)
