@@ -152,6 +152,7 @@ def prepare(
     _check_ref_point(trainer.env, experiment.algo)
     _check_grid(experiment, trainer.env.reward_dim)
     warnings = tuple(_budget_warnings(experiment, len(runs)))
+    warnings += tuple(f"{path} holds the run an interrupted --overwrite replaced" for path in rundir.replaced(run_dir))
     held = rundir.RunLock(run_dir) if lock and process_index == 0 else None
     return Job(experiment, run_dir, trainer, seeds, grid_points, resume, overwrite, process_index, warnings, held)
 
@@ -388,7 +389,8 @@ def _train(
     chunk, elapsed = 0, 0.0
     latest = None
     if job.resume:  # the newest checkpoint that restores; damaged ones are reported and set aside
-        latest, restored, meta, notes = checkpoints.restore_latest(jax.eval_shape(trainer.init, keys))
+        like = jax.eval_shape(trainer.init, keys)
+        latest, restored, meta, notes = checkpoints.restore_latest(like, set_aside=job.process_index == 0)
         for note in notes:
             print(f"morl: {note}", file=sys.stderr)
         if latest is not None:

@@ -64,12 +64,13 @@ class Checkpointer:
         restored = self._manager.restore(step, args=args)
         return restored.state, dict(restored.meta)
 
-    def restore_latest(self, like: Any) -> tuple[int | None, Any, dict[str, Any], list[str]]:
+    def restore_latest(self, like: Any, set_aside: bool = True) -> tuple[int | None, Any, dict[str, Any], list[str]]:
         """`(step, state, meta, notes)` of the newest checkpoint that restores; `step` is
         None (state and meta too) when none does. A checkpoint that fails to restore
         (truncated or garbled files) is skipped; a writer moves it out of the way, to
-        `<directory>.corrupt/<step>`, so the next save of that step starts clean. `notes`
-        says, one line each, what was skipped."""
+        `<directory>.corrupt/<step>`, so the next save of that step starts clean (unless
+        `set_aside` is false: multi-host, only process 0 moves folders). `notes` says,
+        one line each, what was skipped."""
         notes: list[str] = []
         for step in sorted(self.all_steps(), reverse=True):
             try:
@@ -77,7 +78,7 @@ class Checkpointer:
                 int(meta["chunk"]), float(meta["wall_time"])  # the counters the loop reads
             except Exception as err:  # orbax / tensorstore / JSON errors of a damaged checkpoint
                 reason = " ".join(str(err).split())[:160] or type(err).__name__
-                where = self._set_aside(step)
+                where = self._set_aside(step) if set_aside else ""
                 notes.append(f"checkpoint {step} is unreadable ({type(err).__name__}: {reason}){where}")
                 continue
             return step, state, meta, notes

@@ -22,6 +22,7 @@ are CRC-framed records, and readers skip a torn last record.
 from __future__ import annotations
 
 import csv
+import glob
 import io
 import json
 import os
@@ -287,6 +288,13 @@ def create(path: str | Path, *, overwrite: bool) -> Path | None:
         os.replace(path, aside)
     path.mkdir(parents=True, exist_ok=True)
     return aside
+
+
+def replaced(path: str | Path) -> list[Path]:
+    """Runs that `create(overwrite=True)` moved aside for `path` and nobody restored or
+    discarded (the new run's process was killed before its first chunk)."""
+    path = Path(path)
+    return sorted(path.parent.glob(f".{glob.escape(path.name)}.replaced-*")) if path.parent.is_dir() else []
 
 
 def restore(path: str | Path, aside: Path | None, existed: bool) -> None:

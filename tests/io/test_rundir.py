@@ -199,3 +199,12 @@ def test_read_csv_names_the_damage(tmp_path):
     path.write_text("run\n0\n")
     with pytest.raises(ValueError, match="lacks column"):
         rundir.read_csv(path, ["run", "return0"])
+
+
+def test_a_run_left_aside_by_a_killed_overwrite_is_found(tmp_path):
+    run = tmp_path / "run[1]"  # glob characters in the name are taken literally
+    run.mkdir()
+    (run / "front.csv").write_text("precious")
+    aside = rundir.create(run, overwrite=True)  # ... and the process dies here
+    assert rundir.replaced(run) == [aside] and (aside / "front.csv").read_text() == "precious"
+    assert rundir.replaced(tmp_path / "other") == [] and rundir.replaced(tmp_path / "no" / "run") == []
