@@ -592,7 +592,8 @@ def _write_front_plot(path: Path, job: Job, fronts: list[Front], true_front: np.
 
     label = job.experiment.algorithm
     series = [(f"{label} seed {job.seeds[r]}" if job.num_runs > 1 else label, f.returns) for r, f in enumerate(fronts)]
-    figure = plots.front_figure(series, true_front=true_front, title=job.experiment.algo.env)
+    members = [f.member for f in fronts] if job.num_runs == 1 else None  # the K of `morl render --point K`
+    figure = plots.front_figure(series, true_front=true_front, title=job.experiment.algo.env, members=members)
     plots.save(figure, path / rundir.FRONT_PLOT, formats=("png",))
     plots.close(figure)
     return str(path / rundir.FRONT_PLOT)

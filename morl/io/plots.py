@@ -25,8 +25,15 @@ _TRUE_STYLE = dict(facecolors="none", edgecolors="0.55", s=70, linewidths=1.0, l
 _MARKERS = ("o", "s", "^", "D", "v", "P", "X", "<", ">", "*")  # fronts that coincide stay visible
 
 
-def front_figure(series: Sequence[Series], true_front: np.ndarray | None = None, title: str = "") -> Figure:
-    """The fronts in `series` (each `[n, m]`, same m) on one figure."""
+def front_figure(
+    series: Sequence[Series],
+    true_front: np.ndarray | None = None,
+    title: str = "",
+    members: Sequence[np.ndarray] | None = None,
+) -> Figure:
+    """The fronts in `series` (each `[n, m]`, same m) on one figure. `members` (one `[n]`
+    int array per series): archive member ids written beside 2- and 3-objective points,
+    the K of `morl render RUN --point K` (fronts of up to 60 points)."""
     m = _num_objectives(series, true_front)
     if m == 2:
         figure = Figure(figsize=(5.5, 4.5), layout="constrained")
@@ -36,6 +43,7 @@ def front_figure(series: Sequence[Series], true_front: np.ndarray | None = None,
         for i, (label, points) in enumerate(series):
             marker = _MARKERS[i % len(_MARKERS)]
             ax.scatter(points[:, 0], points[:, 1], s=22, marker=marker, alpha=0.8, label=f"{label} ({len(points)})")
+            _label_members(ax, points, members, i)
         ax.set_xlabel("objective 0")
         ax.set_ylabel("objective 1")
         ax.legend(fontsize=8)
@@ -48,6 +56,7 @@ def front_figure(series: Sequence[Series], true_front: np.ndarray | None = None,
             marker = _MARKERS[i % len(_MARKERS)]
             xyz = np.asarray(points).reshape(-1, 3).T
             ax.scatter(*xyz, s=22, marker=marker, alpha=0.8, label=f"{label} ({len(points)})")
+            _label_members(ax, points, members, i)
         ax.set_xlabel("objective 0")
         ax.set_ylabel("objective 1")
         ax.set_zlabel("objective 2")
@@ -73,6 +82,16 @@ def front_figure(series: Sequence[Series], true_front: np.ndarray | None = None,
     if title:
         figure.suptitle(title)
     return figure
+
+
+def _label_members(ax: Any, points: np.ndarray, members: Sequence[np.ndarray] | None, index: int) -> None:
+    if members is None or len(points) > 60:
+        return
+    for point, member in zip(np.asarray(points), np.asarray(members[index])):
+        if len(point) == 2:
+            ax.annotate(str(int(member)), point, fontsize=7, xytext=(3, 3), textcoords="offset points")
+        else:
+            ax.text(*point, str(int(member)), fontsize=7)
 
 
 def parallel_figure(series: Sequence[Series], true_front: np.ndarray | None = None, title: str = "") -> Figure:
