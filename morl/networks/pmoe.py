@@ -9,7 +9,8 @@ Gaussian experts over the pre-squash action `u` and a router with mixing probabi
 - a shared trunk (`morl.networks.mlp.MLP`) reads the observation (and the weight vector
   when `weight_conditioned`);
 - `K` expert heads give `mu_k: [..., K, A]` and `log sigma_k: [..., K, A]`, the log-std
-  clamped to `[LOG_STD_MIN, LOG_STD_MAX] = [-20, 2]`;
+  clamped to `[log_std_min, log_std_max]` (by default `[LOG_STD_MIN, LOG_STD_MAX] =
+  [-20, 2]`); the experts start apart (`MixtureActor.expert_init`);
 - the router head reads the trunk features through `stop_gradient` and gives logits
   `[..., K]`, `c = softmax(logits)`; it is trained only by `router_loss` (or, for the
   Gumbel ablation, through the reparameterised choice), never moves the trunk.
@@ -32,7 +33,7 @@ Actor kinds, chosen by the learners' `actor` config field (`ACTOR_KINDS`):
 from __future__ import annotations
 
 import math
-from typing import Sequence
+from typing import Any, Callable, Sequence
 
 import flax.linen as nn
 import jax
@@ -44,6 +45,8 @@ from morl.networks.mlp import MLP, network_input
 LOG_STD_MIN = -20.0
 LOG_STD_MAX = 2.0
 ACTOR_KINDS: tuple[str, ...] = ("gaussian", "pmoe", "pmoe_gumbel")
+EXPERT_INITS: tuple[str, ...] = ("normal", "grid")
+_GRID_KERNEL_SCALE = 0.01  # expert heads of a "grid" start almost state-independent
 _LOG_2PI = math.log(2.0 * math.pi)  # a Python float: importing must not start the JAX backend
 _ATANH_LIMIT = 1.0 - 1e-6
 
@@ -92,10 +95,18 @@ class MixtureActor(nn.Module):
     """`(obs [..., d], weights [..., m] | None) -> Mixture` with `num_experts` experts over
     `action_dim` actions. `num_experts=1` is the unimodal Gaussian actor.
 
-    With `K > 1` the experts' mean biases start at independent `N(0, expert_spread^2)`
-    draws (pre-squash), so the experts start apart: the frequency-approximate gradient
-    trains only the winning expert, and experts that start on top of each other tend to
-    stay together (tests/agents/test_sac.py shows both modes of a bimodal task covered)."""
+    The frequency-approximate gradient trains only the winning expert's region, and
+    experts that start on top of each other tend to stay together, so with `K > 1` the
+    experts start apart (`expert_init`):
+    - `"normal"` (SAC's default): the experts' mean biases are independent
+      `N(0, expert_spread^2)` draws (pre-squash), heads initialised like any dense layer;
+    - `"grid"` (PPO's): a Latin hypercube over `[-expert_spread, expert_spread]^A`: in every
+      action coordinate the `K` experts take the centres of `K` equal bins in a random
+      order, with a standard deviation of half a bin (`expert_spread / K`); the expert
+      heads' kernels start at 1% of the usual scale, so every state starts from this
+      layout and each expert owns its bin instead of sharing the whole box.
+
+    Log-stds are clamped to `[log_std_min, log_std_max]`."""
 
     action_dim: int
     num_experts: int = 4
@@ -103,16 +114,42 @@ class MixtureActor(nn.Module):
     activation: str = "relu"
     weight_conditioned: bool = False
     expert_spread: float = 1.0
+    expert_init: str = "normal"
+    log_std_min: float = LOG_STD_MIN
+    log_std_max: float = LOG_STD_MAX
 
     @nn.compact
     def __call__(self, obs: jax.Array, weights: jax.Array | None = None) -> Mixture:
+        if self.expert_init not in EXPERT_INITS:
+            raise ValueError(f"expert_init={self.expert_init!r}; known: {', '.join(EXPERT_INITS)}")
         x = MLP(self.hidden_sizes, self.activation)(network_input(obs, weights if self.weight_conditioned else None))
         k, a = self.num_experts, self.action_dim
-        spread = nn.initializers.normal(self.expert_spread) if k > 1 else nn.initializers.zeros
-        mean = nn.Dense(k * a, bias_init=spread, name="expert_mean")(x).reshape(x.shape[:-1] + (k, a))
-        log_std = nn.Dense(k * a, name="expert_log_std")(x).reshape(x.shape[:-1] + (k, a))
+        if k > 1 and self.expert_init == "grid":
+            kernel = nn.initializers.variance_scaling(_GRID_KERNEL_SCALE**2, "fan_in", "truncated_normal")
+            mean_bias, log_std_bias = _grid_bias(k, a, self.expert_spread), nn.initializers.constant(
+                math.log(self.expert_spread / k)
+            )
+        else:
+            kernel = nn.initializers.lecun_normal()
+            mean_bias = nn.initializers.normal(self.expert_spread) if k > 1 else nn.initializers.zeros
+            log_std_bias = nn.initializers.zeros
+        mean = nn.Dense(k * a, kernel_init=kernel, bias_init=mean_bias, name="expert_mean")(x)
+        log_std = nn.Dense(k * a, kernel_init=kernel, bias_init=log_std_bias, name="expert_log_std")(x)
         logits = nn.Dense(k, name="router")(jax.lax.stop_gradient(x))
-        return Mixture(logits, mean, jnp.clip(log_std, LOG_STD_MIN, LOG_STD_MAX))
+        mean, log_std = (y.reshape(x.shape[:-1] + (k, a)) for y in (mean, log_std))
+        return Mixture(logits, mean, jnp.clip(log_std, self.log_std_min, self.log_std_max))
+
+
+def _grid_bias(k: int, a: int, spread: float) -> Callable[..., jax.Array]:
+    """Bias initialiser `[K * A]` (expert-major): per action coordinate, a random
+    permutation of the `K` bin centres of `[-spread, spread]`."""
+
+    def init(key: jax.Array, shape: Sequence[int], dtype: Any = jnp.float32) -> jax.Array:
+        centres = spread * ((2.0 * jnp.arange(k) + 1.0) / k - 1.0)  # [K]
+        columns = [jax.random.permutation(sub, centres) for sub in jax.random.split(key, a)]
+        return jnp.stack(columns, axis=-1).reshape(shape).astype(dtype)  # [K, A] -> [K * A]
+
+    return init
 
 
 def make_mixture_actor(

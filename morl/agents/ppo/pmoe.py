@@ -2,10 +2,13 @@
 
 - `PMOEActor(obs [..., d], weights [..., m] | None) -> Mixture`: `morl.networks.pmoe.
   MixtureActor` (K Gaussian experts over the unsquashed action, a router on stopped trunk
-  features) behind the optional observation normaliser. PPO samples `k ~ Categorical(c)`,
-  `a ~ N(mu_k, sigma_k)`, and its ratio uses the mixture log-density
-  `log sum_k c_k N(a | mu_k, sigma_k)`. The surrogate and the entropy bonus see `c` as a
-  constant (`policy_view`): the router learns only from its own estimator below.
+  features) behind the optional observation normaliser, with the experts' means on a
+  Latin hypercube over `[-1, 1]^A` (std half a bin, `expert_init="grid"`) and their stds
+  within `[EXPERT_STD_MIN, EXPERT_STD_MAX]` (explained at `PMOEActor` and the
+  constants). PPO samples `k ~ Categorical(c)`, `a ~ N(mu_k, sigma_k)`, and its ratio
+  uses the mixture log-density `log sum_k c_k N(a | mu_k, sigma_k)`. The surrogate and
+  the entropy bonus see `c` as a constant (`policy_view`): the router learns only from
+  its own estimator below.
 - `ActionValue(obs, action [..., A], weights) -> Q [..., m]`: a vector Q estimate
   (`morl.agents.sac.networks.VectorQ` behind the optional normaliser), regressed on the
   GAE value targets of the taken actions (`q_loss`).
@@ -22,6 +25,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import Any, Callable, Sequence
 
 import flax.linen as nn
@@ -38,9 +42,30 @@ def _observations(obs: jax.Array, normalize: bool) -> jax.Array:
     return ObservationNormalizer()(obs) if normalize else obs
 
 
+#: The experts' standard deviations stay within `[EXPERT_STD_MIN, EXPERT_STD_MAX]` (action
+#: units). The floor: Adam moves every parameter of a mean head by about `learning_rate`
+#: per minibatch step whatever the gradient's size (and keeps moving on momentum after
+#: PPO's clip has zeroed the gradient), so an expert much sharper than one update's
+#: steps leaves its trust region at every update and random-walks off the mode it found.
+#: The ceiling: the entropy bonus reaches expert k's log-std with weight `c_k`, and Adam
+#: turns even the small gradient of an expert the router neglects into full steps, so
+#: without a ceiling that expert's std grows to `exp(LOG_STD_MAX) = 7.4`, its samples clip
+#: to the box's edges and it never wins the router's comparison again; at 1, the scale
+#: of the Gaussian actor's initial std, it keeps sampling the whole box.
+EXPERT_STD_MIN = 0.05
+EXPERT_STD_MAX = 1.0
+
+
 class PMOEActor(nn.Module):
     """`(obs [..., d], weights [..., m] | None) -> Mixture` with `num_experts` experts over
-    `action_dim` actions; parameters under `"mixture"` (its `"router"` head among them)."""
+    `action_dim` actions; parameters under `"mixture"` (its `"router"` head among them).
+
+    The experts start on a Latin hypercube over `[-1, 1]^A` (in each action coordinate
+    the centres of `K` equal bins, std half a bin; `morl.networks.pmoe.MixtureActor`,
+    `expert_init="grid"`), the scale the Gaussian actor's unit initial std assumes: each
+    expert starts owning its bin, so the experts find different modes instead of being
+    pulled together by the samples they share. Their stds stay within
+    `[EXPERT_STD_MIN, EXPERT_STD_MAX]`."""
 
     action_dim: int
     num_experts: int = 4
@@ -53,6 +78,7 @@ class PMOEActor(nn.Module):
     def __call__(self, obs: jax.Array, weights: jax.Array | None = None) -> pmoe.Mixture:
         mixture = pmoe.MixtureActor(
             self.action_dim, self.num_experts, tuple(self.hidden_sizes), self.activation, self.weight_conditioned,
+            expert_init="grid", log_std_min=math.log(EXPERT_STD_MIN), log_std_max=math.log(EXPERT_STD_MAX),
             name="mixture",
         )
         return mixture(_observations(obs, self.normalize_observations), weights)
