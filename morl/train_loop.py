@@ -116,6 +116,12 @@ def prepare(
     process_index = parallel.process_index()
     # multi-host: process 0 owns the run directory (and checks it); the others only read it
     run_dir = rundir.prepare(run_dir, resume=resume, overwrite=overwrite) if process_index == 0 else Path(run_dir)
+    from morl.envs.registry import check_id
+
+    try:
+        check_id(experiment.algo.env)
+    except ValueError as err:
+        raise ConfigError(f"algo.env: {err}") from None
     experiment = resolve_ref_point(experiment)
     if resume:
         stored = resolve_ref_point(build(load_file(run_dir / rundir.CONFIG)))

@@ -79,7 +79,7 @@ VALUES = {
     "ref-inf": (["morld", "--set", "ref_point=-inf,0"], "'algo.ref_point[0]'"),
     "ref-too-long": (["morld", "--set", "ref_point=0,0,0"], "ref_point=(0.0, 0.0, 0.0) has 3 entries"),
     "ref-dominates-front": (["morld", "--set", "ref_point=100,-30"], "not dominated by any point"),
-    "env-typo": (["morld", "--env", "deep-sea-treasur-v0"], "'deep-sea-treasure-v0'"),
+    "env-typo": (["morld", "--env", "deep-sea-treasur-v0"], "Did you mean deep-sea-treasure-v0"),
     "env-kwargs": (["morld", "--env", "fruit-tree-v0", "--set", "env_kwargs=dpth=6"], "dpth"),
     "literal": (["morld", "--set", "scalarization=tchebychev"], "tchebychev"),
     "unknown-key": (["morld", "--set", "ppo.learning_rat=1"], "did you mean 'algo.ppo.learning_rate'"),

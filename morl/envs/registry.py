@@ -62,6 +62,22 @@ def gymnasium_ids() -> list[str]:
     return sorted(gymnasium.registry)
 
 
+def check_id(env_id: str) -> None:
+    """One-line `ValueError` (with close matches) unless `make` knows `env_id`: a port's
+    id, an MO-Gymnasium id, or either behind `"host:"`. Builds nothing."""
+    env_id = str(env_id)
+    name = env_id.removeprefix(HOST_PREFIX)
+    if name in _REGISTRY and name == env_id:
+        return
+    known = gymnasium_ids()
+    if name in known:
+        return
+    candidates = dict.fromkeys([*_REGISTRY, *known])  # ordered, without duplicates
+    close = difflib.get_close_matches(name, list(candidates), n=3)
+    hint = f" Did you mean {', '.join(close)}?" if close else ""
+    raise ValueError(f"unknown environment id '{env_id}'.{hint} Known: the JAX ports and every MO-Gymnasium id")
+
+
 def make(env_id: str, **kwargs: Any) -> Environment:
     """Build the environment `env_id` names (MO-Gymnasium's ids).
 
@@ -73,19 +89,13 @@ def make(env_id: str, **kwargs: Any) -> Environment:
     Keyword arguments follow MO-Gymnasium's constructor arguments of the same env.
     """
     env_id = str(env_id)
-    if env_id.startswith(HOST_PREFIX) or (env_id not in _REGISTRY and env_id in gymnasium_ids()):
+    check_id(env_id)
+    if env_id.startswith(HOST_PREFIX) or env_id not in _REGISTRY:
         from morl.envs.host import make_host
 
         env = make_host(env_id.removeprefix(HOST_PREFIX), **kwargs)
         env.id = env_id
         return env
-    if env_id not in _REGISTRY:
-        close = difflib.get_close_matches(env_id, [*_REGISTRY, *gymnasium_ids()], n=3)
-        hint = f" Did you mean {close}?" if close else ""
-        raise ValueError(
-            f"unknown environment id '{env_id}'.{hint} Known: the JAX ports {', '.join(registered())} "
-            "and every MO-Gymnasium id"
-        )
     spec = _REGISTRY[env_id]
     module_name, class_name = spec.entry_point.split(":")
     cls = getattr(importlib.import_module(module_name), class_name)
