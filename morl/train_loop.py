@@ -635,21 +635,24 @@ def _summary(
 
 
 class _progress:
-    """A rich progress bar (env steps, env steps/s, hypervolume, front size), or nothing."""
+    """A rich progress bar (env steps, env steps/s, hypervolume, front size, elapsed and
+    estimated remaining time), or nothing."""
 
     def __init__(self, console: Any, enabled: bool, total: int, completed: int):
         self._bar = None
         if enabled:
-            from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+            from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
             self._bar = Progress(
                 TextColumn("[bold]train"),
                 BarColumn(),
-                TextColumn("{task.completed:,}/{task.total:,} steps"),
+                TextColumn("{task.completed:,}/{task.total:,}"),
                 TextColumn("{task.fields[rate]:>9,.0f} steps/s"),
                 TextColumn("HV {task.fields[hv]:.4g}"),
                 TextColumn("front {task.fields[size]}"),
                 TimeElapsedColumn(),
+                TextColumn("ETA"),
+                TimeRemainingColumn(compact=True),
                 console=console,
                 transient=False,
             )

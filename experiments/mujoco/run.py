@@ -7,7 +7,7 @@ resumable: a killed run continues from its last checkpoint when the command is r
     python experiments/mujoco/run.py morld-sac hopper-2d --seeds 1 --smoke   # seconds, end to end
 
 Each seed trains through `morl train`'s loop (`morl.train_loop`: progress bar with
-steps/s and time left, checkpoints every chunk) in `experiments/mujoco/runs/<algorithm>__
+steps/s and time left, checkpoints every few minutes) in `experiments/mujoco/runs/<algorithm>__
 <task>__<budget>__seed<k>/` (not committed), and on completion writes
 `experiments/mujoco/results/<algorithm>__<task>__<budget>__seed<k>.json` (committed):
 hypervolume w.r.t. the task's reference point, expected utility over C-MORL's weight grid
@@ -63,7 +63,8 @@ def run_seed(algorithm: str, task: str, budget: str, seed: int, is_smoke: bool) 
 
     algo_config = smoke(algorithm, task) if is_smoke else config(algorithm, task, budget)
     m = len(algo_config.ref_point)
-    log = LogConfig(checkpoint_every=1, keep_checkpoints=2, tensorboard=False, eu_weights=EU_WEIGHTS[m])
+    every = 1 if algorithm == "cmorl" else 10  # C-MORL's chunks are 10 updates; MORL/D's one iteration
+    log = LogConfig(checkpoint_every=every, keep_checkpoints=2, tensorboard=False, eu_weights=EU_WEIGHTS[m])
     experiment = Experiment(algorithm=ALGORITHMS[algorithm], seed=seed, algo=algo_config, log=log)
     run_dir = (RUNS / "smoke" if is_smoke else RUNS) / f"{algorithm}__{task}__{budget}__seed{seed}"
     resume = (run_dir / rundir.CHECKPOINTS).is_dir() and any((run_dir / rundir.CHECKPOINTS).iterdir())

@@ -138,6 +138,7 @@ def config(algorithm: str, task: str, budget: str = "paper") -> Any:
         env=t.env_id, env_kwargs=ENV_KWARGS, total_steps=total, ref_point=t.ref_point, eval_gamma=EVAL_GAMMA,
         pop_size=6, weight_init="uniform", scalarization="weighted_sum", eval_period=5,
         eval_episodes=t.eval_episodes, max_eval_steps=EPISODE_CAP, archive_capacity=64,
+        chunk_iterations=1,  # stop within one iteration (6 x 4096 steps) of C-MORL's budget
     )
     if algorithm == "morld":
         return MORLDConfig(**common, ppo=MORLD_PPO)
