@@ -19,7 +19,12 @@ from typing import NamedTuple
 from morl.algorithms.api import REQUIRED_CONFIG_FIELDS, Front, MakeTrainer, Policy, Trainer
 
 #: Built-in algorithms: name -> module that calls `register_algorithm(name, ...)` on import.
-_BUILTIN = {"morld": "morl.algorithms.morld", "cmorl": "morl.algorithms.cmorl"}
+_BUILTIN = {
+    "morld": "morl.algorithms.morld",
+    "cmorl": "morl.algorithms.cmorl",
+    "envelope": "morl.algorithms.envelope",
+    "pcn": "morl.algorithms.pcn",
+}
 
 
 class Algorithm(NamedTuple):
