@@ -24,6 +24,7 @@ _BUILTIN = {
     "cmorl": "morl.algorithms.cmorl",
     "envelope": "morl.algorithms.envelope",
     "pcn": "morl.algorithms.pcn",
+    "gpi-ls": "morl.algorithms.gpi_ls",
 }
 
 
