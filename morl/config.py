@@ -281,7 +281,18 @@ def _deep_copy(data: Any) -> Any:
 # --- typed conversion ------------------------------------------------------------------
 
 
-def _convert(value: Any, tp: Any, key: str, allow_missing_algo: bool = False) -> Any:
+def _section_default(field_: dataclasses.Field) -> Any:
+    """The default instance of a nested-section field (an algorithm's preset of a learner
+    section, e.g. MORL/D's `ppo`), or None for any other field."""
+    default = field_.default
+    if default is dataclasses.MISSING and field_.default_factory is not dataclasses.MISSING:
+        default = field_.default_factory()
+    return default if dataclasses.is_dataclass(default) and not isinstance(default, type) else None
+
+
+def _convert(value: Any, tp: Any, key: str, allow_missing_algo: bool = False, as_kwargs: bool = False) -> Any:
+    """`value` (YAML / command-line data) as type `tp`; a nested section as the dataclass
+    (`as_kwargs`: the converted keyword arguments instead)."""
     where = f"config key '{key}'" if key else "config"
     if dataclasses.is_dataclass(tp):
         if isinstance(value, tp):
@@ -301,8 +312,14 @@ def _convert(value: Any, tp: Any, key: str, allow_missing_algo: bool = False) ->
                 raise ConfigError(f"unknown config key '{full}'{hint}; known: {', '.join(fields)}")
         kwargs = {}
         for name, value_ in value.items():
-            kwargs[name] = _convert(value_, hints[name], f"{key}.{name}" if key else name)
-        return tp(**kwargs)
+            field_key = f"{key}.{name}" if key else name
+            preset = _section_default(fields[name])
+            if preset is not None and isinstance(value_, Mapping):
+                # a section's keys override the algorithm's preset, not the learner's defaults
+                kwargs[name] = dataclasses.replace(preset, **_convert(value_, hints[name], field_key, as_kwargs=True))
+            else:
+                kwargs[name] = _convert(value_, hints[name], field_key)
+        return kwargs if as_kwargs else tp(**kwargs)
     origin, args = typing.get_origin(tp), typing.get_args(tp)
     if tp is Any:
         return value

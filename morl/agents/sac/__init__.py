@@ -5,7 +5,7 @@
     state, metrics = jax.jit(learner.update)(state)
 """
 
-from morl.agents.sac.config import SACConfig, SACHyperparams, default_hyperparams, stack_hyperparams
+from morl.agents.sac.config import SACConfig, SACHyperparams, SACSection, default_hyperparams, stack_hyperparams
 from morl.agents.sac.losses import SACNetworks, Transition
 from morl.agents.sac.replay import ReplayBuffer, init_buffer, insert, sample
 from morl.agents.sac.train import SAC, SACState, make
@@ -16,6 +16,7 @@ __all__ = [
     "SACConfig",
     "SACHyperparams",
     "SACNetworks",
+    "SACSection",
     "SACState",
     "Transition",
     "default_hyperparams",

@@ -8,7 +8,9 @@ target entropies... runs in one compiled program.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
+from typing import Literal
 
 import jax
 import jax.numpy as jnp
@@ -125,3 +127,62 @@ def default_hyperparams(action_space: spaces.Space, **overrides: float) -> SACHy
 def stack_hyperparams(members: list[SACHyperparams]) -> SACHyperparams:
     """`[pop]`-stacked hyperparameters from one `SACHyperparams` per member."""
     return jax.tree_util.tree_map(lambda *xs: jnp.stack(xs), *members)
+
+
+@dataclass(frozen=True)
+class SACSection:
+    """SAC as one flat config section (YAML `algo.sac.*`; docs/learners_sac_pmoe.md).
+
+    Structure (static): per member and iteration `rollout_steps` steps of `num_envs` envs
+    go into the replay buffer, then `gradient_steps` gradient steps on batches of
+    `batch_size`; random actions and no learning until `learning_starts` env steps (per
+    member). `buffer_size` is one member's buffer, or the population's one buffer with
+    `cooperation: shared_buffer`. `actor`: gaussian (unimodal; categorical on a discrete
+    action space), pmoe or pmoe_gumbel (continuous actions only). Numbers (vmappable):
+    Adam step sizes, `gamma`, Polyak `tau`, `target_entropy` of the automatic temperature
+    (None: -A for a Box of A dims, 0.89 log n for Discrete(n)), `init_alpha`,
+    `gumbel_temperature`."""
+
+    num_envs: int = 4
+    rollout_steps: int = 8
+    gradient_steps: int = 8
+    batch_size: int = 128
+    buffer_size: int = 100_000
+    learning_starts: int = 1_000
+    hidden_sizes: tuple[int, ...] = (256, 256)
+    activation: str = "relu"
+    actor: Literal["gaussian", "pmoe", "pmoe_gumbel"] = "gaussian"
+    num_experts: int = 4
+    weight_conditioned: bool = False
+    actor_lr: float = 3e-4
+    critic_lr: float = 3e-4
+    alpha_lr: float = 3e-4
+    gamma: float = 0.99
+    tau: float = 0.005
+    target_entropy: float | None = None
+    init_alpha: float = 1.0
+    gumbel_temperature: float = 1.0
+
+    def sac_config(self, shared_buffer: bool = False, ideal_offset: float = 0.5) -> SACConfig:
+        """The static `SACConfig`; `shared_buffer` and `ideal_offset` are the algorithm's
+        (MORL/D: `cooperation: shared_buffer`, `ideal_tau`)."""
+        structure = {name: getattr(self, name) for name in SAC_STRUCTURE_FIELDS}
+        return SACConfig(**structure, shared_buffer=shared_buffer, ideal_offset=ideal_offset)
+
+    def hyperparams(self, action_space: spaces.Space) -> SACHyperparams:
+        """The section's numbers as float32 scalars; `target_entropy=None` takes the
+        action space's default (`default_hyperparams`)."""
+        values = {name: getattr(self, name) for name in SAC_HYPER_FIELDS if name != "target_entropy"}
+        if self.target_entropy is not None:
+            values["target_entropy"] = self.target_entropy
+        return default_hyperparams(action_space, **values)
+
+
+#: `SACSection` fields copied into the static `SACConfig` (the rest are vmappable numbers).
+SAC_STRUCTURE_FIELDS: tuple[str, ...] = (
+    "num_envs", "rollout_steps", "gradient_steps", "batch_size", "buffer_size", "learning_starts",
+    "hidden_sizes", "activation", "actor", "num_experts", "weight_conditioned",
+)
+
+#: `SACSection` fields that are `SACHyperparams` numbers.
+SAC_HYPER_FIELDS: tuple[str, ...] = tuple(f.name for f in dataclasses.fields(SACHyperparams))

@@ -26,6 +26,7 @@ import dataclasses
 from typing import ClassVar, Literal
 
 from morl.agents.ppo import config as ppo_config
+from morl.agents.sac.config import SACSection
 
 #: MORL/D's iteration counter is an int32 inside the compiled program.
 MAX_ITERATIONS = 2**31 - 1
@@ -44,41 +45,6 @@ class PPOSection(ppo_config.PPOSection):
     normalize_returns: bool = True
     learning_rate: float = 1e-3
     ent_coef: float = 0.05
-
-
-@dataclasses.dataclass(frozen=True)
-class SACSection:
-    """The base learner's settings with `learner: sac` (docs/learners_sac_pmoe.md).
-
-    Structure (static): per member and iteration `rollout_steps` steps of `num_envs` envs
-    go into the replay buffer, then `gradient_steps` gradient steps on batches of
-    `batch_size`; random actions and no learning until `learning_starts` env steps (per
-    member). `buffer_size` is one member's buffer, or the population's one buffer with
-    `cooperation: shared_buffer`. `actor`: gaussian (unimodal; categorical on a discrete
-    action space), pmoe or pmoe_gumbel (continuous actions only). Numbers (vmappable):
-    Adam step sizes, `gamma`, Polyak `tau`, `target_entropy` of the automatic temperature
-    (None: -A for a Box of A dims, 0.89 log n for Discrete(n)), `init_alpha`,
-    `gumbel_temperature`."""
-
-    num_envs: int = 4
-    rollout_steps: int = 8
-    gradient_steps: int = 8
-    batch_size: int = 128
-    buffer_size: int = 100_000
-    learning_starts: int = 1_000
-    hidden_sizes: tuple[int, ...] = (256, 256)
-    activation: str = "relu"
-    actor: Literal["gaussian", "pmoe", "pmoe_gumbel"] = "gaussian"
-    num_experts: int = 4
-    weight_conditioned: bool = False
-    actor_lr: float = 3e-4
-    critic_lr: float = 3e-4
-    alpha_lr: float = 3e-4
-    gamma: float = 0.99
-    tau: float = 0.005
-    target_entropy: float | None = None
-    init_alpha: float = 1.0
-    gumbel_temperature: float = 1.0
 
 
 @dataclasses.dataclass(frozen=True)

@@ -119,13 +119,6 @@ class SACPopulation:
     buffer: sac.ReplayBuffer | None
 
 
-#: `SACSection` fields copied into the static `sac.SACConfig` (the rest are vmappable numbers).
-_SAC_STRUCTURE_FIELDS = (
-    "num_envs", "rollout_steps", "gradient_steps", "batch_size", "buffer_size", "learning_starts",
-    "hidden_sizes", "activation", "actor", "num_experts", "weight_conditioned",
-)
-
-
 class SACLearner:
     """SAC with twin vector critics per member (`morl.agents.sac`); continuous (Gaussian or
     PMOE actor) or discrete (categorical actor) from the env's action space.
@@ -143,24 +136,14 @@ class SACLearner:
                 f"{config.env} has {space} (use sac.actor: gaussian, a categorical policy)"
             )
         self.config, self.env = config, env
-        structure = {name: getattr(config.sac, name) for name in _SAC_STRUCTURE_FIELDS}
-        sac_config = sac.SACConfig(
-            **structure,
-            shared_buffer=config.cooperation == "shared_buffer",
-            ideal_offset=config.ideal_tau,
-        )
+        sac_config = config.sac.sac_config(config.cooperation == "shared_buffer", config.ideal_tau)
         try:
             self.agent = sac.make(env, sac_config, scalarization, shaping)
         except ValueError as err:
             raise ValueError(f"MORLDConfig: sac section: {err}") from None
 
     def hyperparams(self, overrides: dict[str, jax.Array]) -> sac.SACHyperparams:
-        section = self.config.sac
-        names = ("actor_lr", "critic_lr", "alpha_lr", "gamma", "tau", "init_alpha", "gumbel_temperature")
-        values = {name: getattr(section, name) for name in names}
-        if section.target_entropy is not None:
-            values["target_entropy"] = section.target_entropy
-        hyper = sac.default_hyperparams(self.env.action_space(), **values)
+        hyper = self.config.sac.hyperparams(self.env.action_space())
         return hyper.replace(**overrides) if overrides else hyper
 
     def init(self, keys: jax.Array, weights: jax.Array, hyper: sac.SACHyperparams) -> SACPopulation:
