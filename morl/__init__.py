@@ -15,7 +15,7 @@ __all__ = ["envs", "load_policy", "__version__"]
 def __getattr__(name: str) -> Any:
     # `morl.load_policy(run_dir, member)` without importing orbax at `import morl`.
     if name == "load_policy":
-        from morl.io import load_policy
+        from morl.restore import load_policy
 
         return load_policy
     raise AttributeError(f"module 'morl' has no attribute {name!r}")

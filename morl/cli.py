@@ -23,6 +23,7 @@ from __future__ import annotations
 import argparse
 import sys
 import time
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -196,7 +197,8 @@ def _eval(args: argparse.Namespace) -> int:
     import numpy as np
 
     from morl.io import rundir
-    from morl.io.policy import evaluate_policy, restore_run
+    from morl.envs.evaluation import evaluate_policy
+    from morl.restore import restore_run
 
     from morl.config import SEED_RANGE
 
@@ -336,7 +338,7 @@ def _render(args: argparse.Namespace) -> int:
 
     choose_gl_backend()  # before anything imports mujoco
     from morl.envs.registry import parse_kwargs
-    from morl.io.policy import restore_run
+    from morl.restore import restore_run
 
     try:
         if args.steps < 1:
@@ -485,8 +487,21 @@ def use_compile_cache() -> None:
     jax.config.update("jax_compilation_cache_dir", str(base / "morl" / "jax"))
 
 
+def _format_warning(message: Any, category: type[Warning], filename: str, lineno: int, line: str | None = None) -> str:
+    """A renamed config key's warning as one line (`morl: warning: ...`); others as Python prints them."""
+    from morl.config import ConfigDeprecationWarning
+
+    if issubclass(category, ConfigDeprecationWarning):
+        return f"morl: warning: {message}\n"
+    return _python_format_warning(message, category, filename, lineno, line)
+
+
+_python_format_warning = warnings.formatwarning
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
+    warnings.formatwarning = _format_warning
     try:
         if args.command in ("train", "eval", "sweep"):
             use_compile_cache()

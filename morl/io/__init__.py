@@ -1,8 +1,5 @@
-"""Run directories, checkpoints, TensorBoard scalars, plots and policies from runs.
+"""Persistence: run directories, checkpoints, results files, TensorBoard scalars, plots.
 
-`load_policy(run_dir, member)` gives the callable policy of one archive member.
+Nothing here imports the workflow (`morl.train_loop`, `morl.cli`, `morl.sweeps`) or the
+algorithms; a run directory back as a trainer and policies is `morl.restore`.
 """
-
-from morl.io.policy import evaluate_policy, load_policy, restore_run
-
-__all__ = ["evaluate_policy", "load_policy", "restore_run"]

@@ -35,7 +35,8 @@ from morl.agents.ppo.losses import (
     scalarized_clipped_surrogate,
     vector_gae,
 )
-from morl.agents.ppo.rollout import EvalResult, Transition
+from morl.agents.ppo.rollout import Transition
+from morl.envs.evaluation import EvalResult
 from morl.agents.ppo.train import PPO, PPOState, make
 
 __all__ = [

@@ -19,7 +19,8 @@ from morl.agents.ppo import losses
 from morl.agents.ppo import pmoe as ppo_pmoe
 from morl.agents.ppo.config import PMOE_ACTORS, PPOConfig, PPOHyperparams
 from morl.agents.ppo.losses import Minibatch, PolicyObjective
-from morl.agents.ppo.rollout import EvalResult, collect, env_action, evaluate
+from morl.agents.ppo.rollout import collect
+from morl.envs.evaluation import EvalResult, env_action, evaluate
 from morl.decomposition.scalarization import Scalarization, make_scalarization
 from morl.envs import spaces
 from morl.envs.core import Environment

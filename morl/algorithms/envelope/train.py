@@ -32,7 +32,7 @@ import optax
 from flax import struct
 
 from morl import envs, parallel
-from morl.agents.ppo.rollout import evaluate
+from morl.envs.evaluation import evaluate
 from morl.agents.sac.replay import ReplayBuffer, init_buffer, insert, sample
 from morl.algorithms.api import Front
 from morl.algorithms.envelope.config import EnvelopeConfig

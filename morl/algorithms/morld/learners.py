@@ -29,7 +29,7 @@ import jax.numpy as jnp
 from flax import struct
 
 from morl.agents import ppo, sac
-from morl.agents.ppo.rollout import EvalResult, evaluate
+from morl.envs.evaluation import EvalResult, evaluate
 from morl.algorithms.morld.config import MORLDConfig
 from morl.algorithms.morld.cooperation import transfer
 from morl.decomposition.scalarization import Scalarization

@@ -1,4 +1,4 @@
-"""Policies back from runs, and their evaluation against MO-Gymnasium's own env."""
+"""Evaluation rollouts (`morl.envs.evaluation`) against MO-Gymnasium's own env."""
 
 import jax
 import jax.numpy as jnp
@@ -6,10 +6,8 @@ import mo_gymnasium as mo_gym
 import numpy as np
 import pytest
 
-import tests.io.fake_trainer  # noqa: F401  registers algorithm "fake"
-from morl import cli, envs
-from morl.io import load_policy
-from morl.io.policy import evaluate_policy
+from morl import envs
+from morl.envs.evaluation import evaluate_policy
 
 
 def _right_then_down(column, obs, key):
@@ -44,15 +42,3 @@ def test_plain_closures_work_too():
     act = lambda obs, key: _right_then_down(2, obs, key)  # noqa: E731
     ours = evaluate_policy(env, act, jax.random.key(0), episodes=1, gamma=1.0)
     np.testing.assert_allclose(ours[0], _reference_return(2, 1.0), rtol=1e-6)
-
-
-def test_load_policy_from_a_run(tmp_path):
-    out = tmp_path / "run"
-    args = ["train", "fake", "--no-progress", "--steps", "200", "--set", "chunk_steps=100", "--out", str(out)]
-    assert cli.main(args) == 0
-    act = load_policy(out, member=1)  # the test double's member 1 always dives
-    assert int(act(jnp.array([0, 0]), jax.random.key(0))) == 1
-    with pytest.raises(ValueError, match="member 9 is not in the archive"):
-        load_policy(out, member=9)
-    with pytest.raises(FileNotFoundError, match="not a run directory"):
-        load_policy(tmp_path, member=0)
