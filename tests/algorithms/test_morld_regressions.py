@@ -7,7 +7,7 @@ from morl.algorithms.morld import MORLDConfig, PPOSection, make_trainer
 
 
 def test_tchebycheff_ideal_dominates_training_returns():
-    """Tchebycheff's z* is "best seen + tau" (ALGORITHMS.md section 1; morl-baselines adapts
+    """Tchebycheff's z* is "best seen + tau" (Felten et al., JAIR 2024; morl-baselines adapts
     its utopian point to every scalarised value). It used to be built from the deterministic
     evaluations only: on deep-sea-treasure an untrained deterministic policy never reaches a
     treasure (return (0, -63.4)), so z* sat below the stochastic training returns the SER

@@ -1,4 +1,4 @@
-"""Scalarisations against direct numpy formulas (ALGORITHMS.md section 1) and their
+"""Scalarisations against direct numpy formulas (the definitions in Felten et al., JAIR 2024) and their
 gradients against central finite differences of those numpy formulas, in float64."""
 
 from __future__ import annotations

@@ -1,5 +1,5 @@
 """Hypervolume against moocore (2-D, 3-D), an independent grid computation (any m),
-ALGORITHMS.md's pymoo cross-check values, and the invariances a hypervolume must obey."""
+hand-computed values checked against pymoo, and the invariances a hypervolume must obey."""
 
 from __future__ import annotations
 

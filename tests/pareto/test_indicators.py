@@ -1,4 +1,4 @@
-"""Indicators against pymoo (IGD, IGD+), moocore (additive epsilon, IGD+), ALGORITHMS.md's
+"""Indicators against pymoo (IGD, IGD+), moocore (additive epsilon, IGD+), small hand-computed
 cross-check values and plain-Python loops written from the published definitions."""
 
 from __future__ import annotations

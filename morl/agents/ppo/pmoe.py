@@ -1,4 +1,4 @@
-"""PMOE actors for PPO (ALGORITHMS.md section 3; the mixture itself is `morl.networks.pmoe`).
+"""PMOE actors for PPO (Ren et al., "Probabilistic Mixture-of-Experts for Efficient Deep Reinforcement Learning", 2021; the mixture itself is `morl.networks.pmoe`).
 
 - `PMOEActor(obs [..., d], weights [..., m] | None) -> Mixture`: `morl.networks.pmoe.
   MixtureActor` (K Gaussian experts over the unsquashed action, a router on stopped trunk
