@@ -1,0 +1,14 @@
+"""PGMORL (Xu et al., ICML 2020): prediction-guided multi-objective RL.
+
+Registered as "pgmorl" in `morl.algorithms`. See `train` for the loop, `prediction` for
+the hyperbolic improvement model, `selection` for the greedy task selection (Algorithm 2),
+`population` for the performance buffers.
+"""
+
+from morl.algorithms import register_algorithm
+from morl.algorithms.pgmorl.config import PGMORL_PPO, Budget, PGMORLConfig
+from morl.algorithms.pgmorl.train import PGMORLState, PGMORLTrainer, make_trainer
+
+register_algorithm("pgmorl", PGMORLConfig, make_trainer)
+
+__all__ = ["Budget", "PGMORLConfig", "PGMORLState", "PGMORLTrainer", "PGMORL_PPO", "make_trainer"]
