@@ -8,8 +8,8 @@ deep-sea-treasure (tiny budgets; the warm-up and generation programs compile onc
 - the performance buffers equal a direct transcription of the public code's
   `insert_pbuffer` on random points;
 - end to end: the archive holds several of DST's Pareto points, every archived policy
-  reproduces its return, a run resumed from an orbax checkpoint ends bit for bit where
-  the uninterrupted run ends;
+  reproduces its return, a run continued from a copy of its state ends bit for bit where
+  the uninterrupted run ends, and the state passes through an orbax checkpoint unchanged;
 - learning (slow): most of DST's front on each of several seeds.
 """
 
@@ -23,9 +23,10 @@ import numpy as np
 import pytest
 
 from morl.agents.ppo import PPOSection
+from morl.envs.evaluation import evaluate
 from morl.algorithms import get_algorithm
 from morl.algorithms.pgmorl import PGMORLConfig, make_trainer
-from morl.algorithms.pgmorl.population import Population, population_update
+from morl.algorithms.pgmorl.buffers import PerformanceBuffers, buffers_update
 from morl.algorithms.pgmorl.prediction import OptGraph, fit_hyperbolic, hyperbolic, predict
 from morl.algorithms.pgmorl.selection import candidate_weights, greedy_select
 from morl.io.checkpoint import Checkpointer
@@ -38,10 +39,10 @@ CONFIG = PGMORLConfig(
     env="deep-sea-treasure-v0",
     total_steps=100_000,
     eval_gamma=1.0,
-    num_tasks=4,
+    pop_size=4,
     warmup_iterations=20,
     update_iterations=5,
-    eval_interval=5,
+    eval_period=5,
     pbuffer_num=10,
     max_eval_steps=100,
     ppo=PPOSection(num_envs=8, num_steps=32, num_epochs=4, num_minibatches=4, learning_rate=1e-3, gamma=0.99,
@@ -128,7 +129,7 @@ def test_greedy_selection_matches_brute_force(m):
         assert greedy_select(front, predicted, 4, ref, alpha) == _brute_force(front, predicted, 4, ref, alpha)
 
 
-# --- population -------------------------------------------------------------------------
+# --- performance buffers -------------------------------------------------------------------------
 def _reference_pbuffers(points, num, size):
     """The public code's `Population.update` for two objectives (origin 0), as indices."""
     dtheta = np.pi / 2.0 / num
@@ -159,23 +160,23 @@ def test_performance_buffers_match_the_public_code():
     rng = np.random.default_rng(0)
     num, size = 8, 2
     capacity = num * size
-    population = Population(jnp.zeros((capacity, 2)), jnp.zeros(capacity, bool), jnp.zeros(capacity, jnp.int32))
+    buffers = PerformanceBuffers(jnp.zeros((capacity, 2)), jnp.zeros(capacity, bool), jnp.zeros(capacity, jnp.int32))
     seen = np.zeros((0, 2))
     for _ in range(6):
         new = rng.uniform(-1.0, 10.0, (7, 2)).astype(np.float32)
         ids = jnp.arange(len(seen), len(seen) + 7, dtype=jnp.int32)
-        population = population_update(population, jnp.asarray(new), ids, jnp.ones(7, bool), jnp.zeros(2), num, size)
-        kept_before = np.asarray(population.members)[np.asarray(population.valid)]
+        buffers = buffers_update(buffers, jnp.asarray(new), ids, jnp.ones(7, bool), jnp.zeros(2), num, size)
+        kept_before = np.asarray(buffers.members)[np.asarray(buffers.valid)]
         seen = np.concatenate([seen, new])
-        # the public code re-sorts the union of the kept population and the new points
+        # the public code re-sorts the union of the kept buffers and the new points
         expected = _reference_pbuffers(seen[np.sort(kept_before)], num, size)
         assert sorted(np.sort(kept_before)[expected].tolist()) == sorted(kept_before.tolist())
 
 
 # --- config -----------------------------------------------------------------------------
 def test_config_errors_name_the_field():
-    with pytest.raises(ValueError, match="eval_interval"):
-        PGMORLConfig(update_iterations=10, eval_interval=3)
+    with pytest.raises(ValueError, match="eval_period"):
+        PGMORLConfig(update_iterations=10, eval_period=3)
     with pytest.raises(ValueError, match="warmup_iterations"):
         PGMORLConfig(warmup_iterations=30, update_iterations=20)
     with pytest.raises(ValueError, match="total_steps"):
@@ -211,26 +212,38 @@ def test_run_finds_dst_front_points(trained):
     assert trainer.env_steps(states[-1]) == trainer.budget.total_steps <= CONFIG.total_steps
     assert metrics["member_returns"].shape == (4, 2) and metrics["predicted_returns"].shape == (4, 2)
     assert _on_front(front.returns) >= 6
-    # an archived policy reproduces its archived return
-    for row in range(len(front.member)):
-        act = trainer.policy(states[-1], int(front.member[row]))
-        result = trainer.learner.evaluate(jax.random.key(1), {"actor": act.args[0]["actor"]}, front.weights[row])
-        np.testing.assert_allclose(np.asarray(result.discounted), front.returns[row], atol=1e-4)
+    # every archived policy reproduces its archived return (one compiled rollout for all)
+    env = trainer.env
+    rollout = jax.jit(lambda act: evaluate(env, env.default_params, lambda obs: act(obs, None), jax.random.key(1), 1,
+                                           CONFIG.max_eval_steps, CONFIG.eval_gamma).discounted)
+    for row, member in enumerate(front.member):
+        np.testing.assert_allclose(rollout(trainer.policy(states[-1], int(member))), front.returns[row], atol=1e-4)
 
 
-def test_resume_from_checkpoint_is_identical(trained, tmp_path):
+def test_resume_is_identical(trained):
+    """The state holds everything: a run continued from a copy of the state after a
+    generation (the host selection then reads the copy) ends where the run ended."""
     trainer, states, _ = trained
-    k = trainer.budget.warmup_chunks + 1  # inside the generations: the host selection runs on a restored state
-    checkpointer = Checkpointer(tmp_path, asynchronous=False)
-    checkpointer.save(k, states[k - 1], {"chunk": k})
-    restored, _ = checkpointer.restore(k, trainer.init(jax.random.key(5)))
-    checkpointer.close()
-    while not trainer.done(restored):
-        restored, _ = trainer.run_chunk(restored)
+    state = states[-4]  # after a few generations
+    while not trainer.done(state):
+        state, _ = trainer.run_chunk(state)
     final = states[-1]
-    for a, b in zip(jax.tree_util.tree_leaves(final.archive), jax.tree_util.tree_leaves(restored.archive)):
+    for a, b in zip(jax.tree_util.tree_leaves(final.archive), jax.tree_util.tree_leaves(state.archive)):
         np.testing.assert_array_equal(np.asarray(a), np.asarray(b))
-    np.testing.assert_array_equal(np.asarray(final.graph.returns), np.asarray(restored.graph.returns))
+    np.testing.assert_array_equal(np.asarray(final.graph.returns), np.asarray(state.graph.returns))
+
+
+def test_state_survives_an_orbax_checkpoint(trained, tmp_path):
+    trainer, states, _ = trained
+    checkpointer = Checkpointer(tmp_path, asynchronous=False)
+    checkpointer.save(3, states[-1], {"chunk": 3})
+    restored, _ = checkpointer.restore(3, states[0])
+    checkpointer.close()
+    for a, b in zip(jax.tree_util.tree_leaves(states[-1]), jax.tree_util.tree_leaves(restored)):
+        if jnp.issubdtype(a.dtype, jax.dtypes.prng_key):
+            a, b = jax.random.key_data(a), jax.random.key_data(b)
+        np.testing.assert_array_equal(np.asarray(a), np.asarray(b))
+    assert trainer.select_tasks(restored).source.tolist() == trainer.select_tasks(states[-1]).source.tolist()
 
 
 @pytest.mark.slow

@@ -2,7 +2,7 @@
 
 Registered as "pgmorl" in `morl.algorithms`. See `train` for the loop, `prediction` for
 the hyperbolic improvement model, `selection` for the greedy task selection (Algorithm 2),
-`population` for the performance buffers.
+`buffers` for the performance buffers (the paper's population).
 """
 
 from morl.algorithms import register_algorithm

@@ -2,12 +2,12 @@
 
 Budget convention (as C-MORL's): every step count is **environment steps summed over all
 policies**, evaluation episodes excluded. The run is a fixed sequence of chunks, each
-`update_iterations` PPO updates of the `num_tasks` policies trained at once:
+`update_iterations` PPO updates of the `pop_size` policies trained at once:
 
-    warm-up       warmup_iterations // update_iterations chunks, the num_tasks policies
+    warm-up       warmup_iterations // update_iterations chunks, the pop_size policies
                   on evenly spread weights
-    evolution     generations chunks: select num_tasks (policy, weight) tasks from the
-                  population by predicted improvement, train them, update population,
+    evolution     generations chunks: select pop_size (policy, weight) tasks from the
+                  performance buffers by predicted improvement, train them, update buffers,
                   archive and prediction data
 
 `generations` is derived from `total_steps` and rounded down (`budget()` reports the
@@ -52,7 +52,7 @@ class Budget:
     warmup_steps: int
     total_steps: int
     graph_nodes: int  # capacity of the optimisation history
-    population_size: int  # capacity of the performance buffers
+    buffer_capacity: int  # capacity of the performance buffers
 
 
 @dataclasses.dataclass(frozen=True)
@@ -62,17 +62,18 @@ class PGMORLConfig:
     - `env`, `env_kwargs` ("key=value" strings), `ref_point` (None: the field's convention,
       `morl.envs.defaults`; also the origin of the performance buffers), `eval_gamma`
       (PGMORL evaluates undiscounted: 1.0), `total_steps` (all policies together).
-    - `num_tasks` (n): policies trained at once, in the warm-up on `uniform_weights(m, n)`
-      (n=6 is the paper's 0.2 grid for two objectives, n=15 its 0.25 grid for three).
+    - `pop_size` (n, the paper's num_tasks): policies trained at once, in the warm-up on
+      `uniform_weights(m, n)` (n=6 is the paper's 0.2 grid for two objectives, n=15 its
+      0.25 grid for three).
     - `warmup_iterations`: PPO updates of the warm-up; `update_iterations`: PPO updates per
-      generation (a chunk); every policy is evaluated after each `eval_interval` updates
+      generation (a chunk); every policy is evaluated after each `eval_period` updates
       (the paper: every update) with `eval_episodes` deterministic episodes of at most
-      `max_eval_steps` steps into the archive (capacity `archive_size`).
-    - Task selection: `num_weight_candidates` weights per population member within 45
+      `max_eval_steps` steps into the archive (capacity `archive_capacity`).
+    - Task selection: `num_weight_candidates` weights per buffered policy within 45
       degrees of its last weight, `delta_weight` the candidate lattice step (halved) for
       more than two objectives; greedy maximisation of `HV - sparsity * SP` of the
       archive with the predicted points (`sparsity` = the paper's alpha).
-    - Population: `pbuffer_num` performance buffers (angle sectors for two objectives, a
+    - The paper's population: `pbuffer_num` performance buffers (angle sectors for two objectives, a
       simplex lattice of `pbuffer_num - 1` partitions for more) of `pbuffer_size` each.
     - `ppo`: the learner (`morl.agents.ppo.PPOSection`), PGMORL's settings by default.
     """
@@ -84,13 +85,13 @@ class PGMORLConfig:
     total_steps: int = 30_000_000  # the code's default 5M steps per task, 6 tasks
     ref_point: tuple[float, ...] | None = None
     eval_gamma: float = 1.0
-    num_tasks: int = 6
+    pop_size: int = 6
     warmup_iterations: int = 80
     update_iterations: int = 20
-    eval_interval: int = 1
+    eval_period: int = 1
     eval_episodes: int = 1
     max_eval_steps: int = 1000
-    archive_size: int = 200
+    archive_capacity: int = 200
     num_weight_candidates: int = 7
     delta_weight: float = 0.2
     sparsity: float = 1.0
@@ -101,8 +102,8 @@ class PGMORLConfig:
     def __post_init__(self) -> None:
         if self.ref_point is not None:
             object.__setattr__(self, "ref_point", tuple(float(v) for v in np.ravel(self.ref_point)))
-        for name in ("total_steps", "num_tasks", "warmup_iterations", "update_iterations", "eval_interval",
-                     "eval_episodes", "max_eval_steps", "archive_size", "pbuffer_size"):
+        for name in ("total_steps", "pop_size", "warmup_iterations", "update_iterations", "eval_period",
+                     "eval_episodes", "max_eval_steps", "archive_capacity", "pbuffer_size"):
             value = getattr(self, name)
             if not isinstance(value, (int, np.integer)) or isinstance(value, bool) or value < 1:
                 raise ValueError(f"PGMORLConfig.{name}={value!r} must be a positive int")
@@ -110,9 +111,9 @@ class PGMORLConfig:
             value = getattr(self, name)
             if not isinstance(value, (int, np.integer)) or isinstance(value, bool) or value < 2:
                 raise ValueError(f"PGMORLConfig.{name}={value!r} must be an int >= 2")
-        if self.update_iterations % self.eval_interval:
+        if self.update_iterations % self.eval_period:
             raise ValueError(
-                f"PGMORLConfig.eval_interval={self.eval_interval} must divide update_iterations={self.update_iterations}"
+                f"PGMORLConfig.eval_period={self.eval_period} must divide update_iterations={self.update_iterations}"
             )
         if self.warmup_iterations % self.update_iterations:
             raise ValueError(
@@ -142,7 +143,9 @@ class PGMORLConfig:
             return self.ref_point
         entry = env_defaults(self.env)
         if entry is None:
-            raise ValueError(f"PGMORLConfig.ref_point=None and {self.env!r} has no conventional reference point; set one")
+            raise ValueError(
+                f"PGMORLConfig.ref_point=None and {self.env!r} has no conventional reference point; set one"
+            )
         return entry.ref_point
 
     def num_buffers(self, reward_dim: int) -> int:
@@ -162,19 +165,21 @@ class PGMORLConfig:
         if reward_dim < 2:
             raise ValueError(f"PGMORLConfig.env={self.env!r} has {reward_dim} objective; PGMORL needs at least 2")
         batch = self.ppo.num_envs * self.ppo.num_steps
-        chunk = self.num_tasks * self.update_iterations * batch
+        chunk = self.pop_size * self.update_iterations * batch
         warmup_chunks = self.warmup_iterations // self.update_iterations
         warmup_steps = warmup_chunks * chunk
         generations = (self.total_steps - warmup_steps) // chunk
         if generations < 1:
             raise ValueError(
                 f"PGMORLConfig.total_steps={self.total_steps:,} holds no generation after the warm-up "
-                f"({warmup_steps:,} steps) of {chunk:,} steps ({self.num_tasks} tasks x {self.update_iterations} "
+                f"({warmup_steps:,} steps) of {chunk:,} steps ({self.pop_size} tasks x {self.update_iterations} "
                 f"updates x {batch} steps)"
             )
         chunks = warmup_chunks + generations
-        if chunks * self.update_iterations > MAX_COUNT or self.num_tasks * (chunks + 1) > MAX_COUNT:
-            raise ValueError(f"PGMORLConfig.total_steps={self.total_steps:,} needs more chunks than int32 counters hold")
+        if chunks * self.update_iterations > MAX_COUNT or self.pop_size * (chunks + 1) > MAX_COUNT:
+            raise ValueError(
+                f"PGMORLConfig.total_steps={self.total_steps:,} needs more chunks than int32 counters hold"
+            )
         return Budget(
             batch_size=batch,
             chunk_steps=chunk,
@@ -182,6 +187,6 @@ class PGMORLConfig:
             generations=int(generations),
             warmup_steps=warmup_steps,
             total_steps=warmup_steps + int(generations) * chunk,
-            graph_nodes=self.num_tasks * (chunks + 1),
-            population_size=self.num_buffers(reward_dim) * self.pbuffer_size,
+            graph_nodes=self.pop_size * (chunks + 1),
+            buffer_capacity=self.num_buffers(reward_dim) * self.pbuffer_size,
         )

@@ -1,6 +1,6 @@
 """PGMORL's task selection (Xu et al. 2020, Algorithm 2): host numpy.
 
-Candidates are (population member, weight) pairs: for every member, up to
+Candidates are (buffered policy, weight) pairs: for every such policy, up to
 `num_weight_candidates` weights within 45 degrees of the weight it was last trained on
 (two objectives: evenly spaced angles; more: its own weight, then random points of a
 simplex lattice of step `delta_weight / 2`), skipping weights its node was already trained
@@ -23,7 +23,7 @@ DUPLICATE = 1e-3  # weights closer than this count as the same task
 
 
 class Candidates(NamedTuple):
-    """`member [C]` population rows, `weights [C, m]` on the simplex, `predicted [C, m]`."""
+    """`member [C]` buffer rows, `weights [C, m]` on the simplex, `predicted [C, m]`."""
 
     member: np.ndarray
     weights: np.ndarray
@@ -68,7 +68,7 @@ def candidate_weights(
 def candidates(
     graph: OptGraph, nodes: np.ndarray, num_weights: int, delta_weight: float, rng: np.random.Generator
 ) -> Candidates:
-    """Every population member's candidate tasks; `nodes [K]` the members' graph nodes."""
+    """Every buffered policy's candidate tasks; `nodes [K]` their graph nodes."""
     member, weights, predicted = [], [], []
     for row, node in enumerate(nodes):
         tried = graph.weights[graph.successors(int(node))]

@@ -6,17 +6,17 @@
         state, metrics = trainer.run_chunk(state)
     front = trainer.front(state)
 
-Every chunk trains the `n = num_tasks` policies as ONE vmapped PPO population for
+Every chunk trains the `n = pop_size` policies as ONE vmapped PPO population for
 `update_iterations` updates (`morl.agents.ppo`), evaluating all of them after every
-`eval_interval` updates into the archive (the paper's external Pareto front). At the end
+`eval_period` updates into the archive (the paper's external Pareto front). At the end
 of a chunk each policy becomes a node of the optimisation history (`OptGraph`: returns,
-training weight, parent node) and is offered to the population (performance buffers,
-`population`). The schedule (`PGMORLConfig.budget`):
+training weight, parent node) and is offered to the performance buffers (`buffers`,
+PGMORL's "population"). The schedule (`PGMORLConfig.budget`):
 - `warmup_chunks` chunks continue the warm-up policies on evenly spread weights;
 - `generations` chunks each start from `n` tasks chosen on the host (`select_tasks`:
   `prediction` fits each member's improvement model on the history, `selection` picks
   greedily by predicted hypervolume and sparsity of the archive). A task copies a
-  population member (parameters, Adam moments, normalisation statistics) with a new
+  buffered policy (parameters, Adam moments, normalisation statistics) with a new
   weight.
 Both stages run the same compiled program (`_chunk_one`: build the tasks, train them);
 in the warm-up every task continues itself.
@@ -39,7 +39,7 @@ from flax import struct
 from morl.agents import ppo
 from morl.algorithms.api import Front
 from morl.algorithms.pgmorl.config import PGMORLConfig
-from morl.algorithms.pgmorl.population import Population, population_update
+from morl.algorithms.pgmorl.buffers import PerformanceBuffers, buffers_update
 from morl.algorithms.pgmorl.prediction import OptGraph
 from morl.algorithms.pgmorl.selection import candidates, greedy_select
 from morl.decomposition.weights import uniform_weights
@@ -49,7 +49,7 @@ from morl.pareto import ParetoArchive, archive_init, archive_insert
 
 
 class Sample(NamedTuple):
-    """A population member: what a task copies. `params`, `opt_state` (Adam moments),
+    """A buffered policy: what a task copies. `params`, `opt_state` (Adam moments),
     `shaping_state` (return normalisation), `weights [m]` it was trained on, `node` its
     history node."""
 
@@ -82,13 +82,13 @@ class Graph(NamedTuple):
 
 @struct.dataclass
 class PGMORLState:
-    """The whole training state. `learners [n]` the current tasks' PPO states, `nodes [n]`
-    their latest history nodes; `population`; `graph`; `archive` (payload `Member`); `rng`;
+    """The whole training state. `population [n]` the current tasks' PPO states, `nodes [n]`
+    their latest history nodes; `buffers` the performance buffers; `graph`; `archive` (payload `Member`); `rng`;
     `chunk` chunks done; `next_member` next archive id."""
 
-    learners: ppo.PPOState
+    population: ppo.PPOState
     nodes: jax.Array
-    population: Population
+    buffers: PerformanceBuffers
     graph: Graph
     archive: ParetoArchive
     rng: jax.Array
@@ -97,7 +97,7 @@ class PGMORLState:
 
 
 class Tasks(NamedTuple):
-    """One generation's tasks (host numpy): `source [n]` rows of the pool (population rows,
+    """One generation's tasks (host numpy): `source [n]` rows of the pool (buffer rows,
     then `K + j` for current task j continuing), `weights [n, m]`, `predicted [n, m]` (NaN
     for a continuation that the selection did not pick)."""
 
@@ -127,9 +127,10 @@ class PGMORLTrainer:
         self.ref = np.asarray(config.reference, np.float64)
         self.reference = jnp.asarray(self.ref, jnp.float32)
         self.hyper = config.ppo.hyperparams().validate()
-        self.warmup_weights = jnp.asarray(uniform_weights(m, config.num_tasks), jnp.float32)
+        self.warmup_weights = jnp.asarray(uniform_weights(m, config.pop_size), jnp.float32)
         total_updates = config.warmup_iterations + self.budget.generations * config.update_iterations
-        self.learner = ppo.make(self.env, config.ppo.ppo_config(config.eval_gamma, config.max_eval_steps, total_updates))
+        ppo_config = config.ppo.ppo_config(config.eval_gamma, config.max_eval_steps, total_updates)
+        self.learner = ppo.make(self.env, ppo_config)
         self._act = functools.partial(_act, self.learner.act)  # one object: one compiled rollout for all members
         self._init = jax.jit(self._init_one)
         self._step = jax.jit(self._chunk_one)
@@ -142,7 +143,8 @@ class PGMORLTrainer:
         if self.done(state):
             raise RuntimeError("run_chunk: the budget is already spent")
         tasks = self.select_tasks(state)
-        state, metrics = self._step(state, jnp.asarray(tasks.source, jnp.int32), jnp.asarray(tasks.weights, jnp.float32))
+        source, weights = jnp.asarray(tasks.source, jnp.int32), jnp.asarray(tasks.weights, jnp.float32)
+        state, metrics = self._step(state, source, weights)
         return state, {**metrics, "predicted_returns": tasks.predicted}
 
     def done(self, state: PGMORLState) -> bool:
@@ -189,16 +191,16 @@ class PGMORLTrainer:
 
     def select_tasks(self, state: PGMORLState) -> Tasks:
         """The next chunk's tasks. Warm-up: every task continues. Generations: Algorithm 2
-        on the host (predict every population member's candidate tasks, pick `n`
+        on the host (predict every buffered policy's candidate tasks, pick `n`
         greedily); tasks the selection cannot fill continue current tasks on their own
         weights."""
-        c, n, capacity = self.config, self.config.num_tasks, self.budget.population_size
+        c, n, capacity = self.config, self.config.pop_size, self.budget.buffer_capacity
         if self._chunk(state) < self.budget.warmup_chunks:
             nan = np.full((n, self.env.reward_dim), np.nan)
-            return Tasks(capacity + np.arange(n), np.asarray(state.learners.weights, np.float64), nan)
+            return Tasks(capacity + np.arange(n), np.asarray(state.population.weights, np.float64), nan)
         graph = self.graph(state)
-        valid = np.asarray(state.population.valid)
-        nodes = np.asarray(state.population.members.node)[valid]
+        valid = np.asarray(state.buffers.valid)
+        nodes = np.asarray(state.buffers.members.node)[valid]
         key_data = np.asarray(jax.random.key_data(state.rng)).ravel().astype(np.uint64)
         rng = np.random.default_rng([*key_data.tolist(), self._chunk(state)])
         cands = candidates(graph, nodes, c.num_weight_candidates, c.delta_weight, rng)
@@ -208,7 +210,7 @@ class PGMORLTrainer:
         source = [int(rows[cands.member[i]]) for i in picks]
         weights = [cands.weights[i] for i in picks]
         predicted = [cands.predicted[i] for i in picks]
-        learner_weights = np.asarray(state.learners.weights, np.float64)
+        learner_weights = np.asarray(state.population.weights, np.float64)
         for j in range(n - len(picks)):
             source.append(capacity + j)
             weights.append(learner_weights[j])
@@ -225,40 +227,40 @@ class PGMORLTrainer:
 
     # --- jitted programs -----------------------------------------------------------------
     def _init_one(self, key: jax.Array) -> PGMORLState:
-        c, b, m, n = self.config, self.budget, self.env.reward_dim, self.config.num_tasks
+        c, b, m, n = self.config, self.budget, self.env.reward_dim, self.config.pop_size
         key, key_pop, key_eval = jax.random.split(key, 3)
         hypers = self.hyper.replicate(n)
-        learners = jax.vmap(self.learner.init)(jax.random.split(key_pop, n), self.warmup_weights, hypers)
-        returns = self._evaluate(key_eval, learners.params, learners.weights)
+        population = jax.vmap(self.learner.init)(jax.random.split(key_pop, n), self.warmup_weights, hypers)
+        returns = self._evaluate(key_eval, population.params, population.weights)
         graph = Graph(
             returns=jnp.zeros((b.graph_nodes, m), jnp.float32).at[:n].set(returns),
-            weights=jnp.zeros((b.graph_nodes, m), jnp.float32).at[:n].set(learners.weights),
+            weights=jnp.zeros((b.graph_nodes, m), jnp.float32).at[:n].set(population.weights),
             prev=jnp.full(b.graph_nodes, -1, jnp.int32),
             size=jnp.int32(n),
         )
-        example = self._sample(learners, jnp.arange(n, dtype=jnp.int32))
-        members = jax.tree_util.tree_map(lambda x: jnp.zeros((b.population_size,) + x.shape[1:], x.dtype), example)
-        population = Population(
-            returns=jnp.zeros((b.population_size, m), jnp.float32), valid=jnp.zeros(b.population_size, bool),
+        example = self._sample(population, jnp.arange(n, dtype=jnp.int32))
+        members = jax.tree_util.tree_map(lambda x: jnp.zeros((b.buffer_capacity,) + x.shape[1:], x.dtype), example)
+        buffers = PerformanceBuffers(
+            returns=jnp.zeros((b.buffer_capacity, m), jnp.float32), valid=jnp.zeros(b.buffer_capacity, bool),
             members=members,
         )
         archive_example = Member(
-            params=_first(learners.params), shaping_state=_first(learners.shaping_state),
+            params=_first(population.params), shaping_state=_first(population.shaping_state),
             weights=jnp.zeros(m, jnp.float32), member=jnp.int32(0), node=jnp.int32(0),
         )
         return PGMORLState(
-            learners=learners,
-            nodes=jnp.arange(n, dtype=jnp.int32),
             population=population,
+            nodes=jnp.arange(n, dtype=jnp.int32),
+            buffers=buffers,
             graph=graph,
-            archive=archive_init(c.archive_size, m, archive_example),
+            archive=archive_init(c.archive_capacity, m, archive_example),
             rng=key,
             chunk=jnp.int32(0),
             next_member=jnp.int32(0),
         )
 
-    def _sample(self, learners: ppo.PPOState, nodes: jax.Array) -> Sample:
-        return Sample(learners.params, learners.opt_state, learners.shaping_state, learners.weights, nodes)
+    def _sample(self, population: ppo.PPOState, nodes: jax.Array) -> Sample:
+        return Sample(population.params, population.opt_state, population.shaping_state, population.weights, nodes)
 
     def _evaluate(self, key: jax.Array, params: Any, weights: jax.Array) -> jax.Array:
         """Deterministic eval-gamma returns `[P, m]` of `P` policies."""
@@ -269,78 +271,78 @@ class PGMORLTrainer:
 
     def _chunk_one(self, state: PGMORLState, source: jax.Array, weights: jax.Array):
         """Build the `n` tasks (`source [n]` pool rows, `weights [n, m]`) and train them.
-        The pool is the population, then the current tasks: a task from population row r
+        The pool is the buffers, then the current tasks: a task from buffer row r
         starts from fresh environments with that member's parameters, Adam moments and
         normalisation statistics; a task `K + j` continues current task j as it is (its
         environments too) on `weights[j]` (the warm-up: every task continues)."""
-        c, n = self.config, self.config.num_tasks
-        capacity = self.budget.population_size
+        c, n = self.config, self.config.pop_size
+        capacity = self.budget.buffer_capacity
         rng, key_init = jax.random.split(state.rng)
         pool = jax.tree_util.tree_map(
-            lambda a, b: jnp.concatenate([a, b]), state.population.members, self._sample(state.learners, state.nodes)
+            lambda a, b: jnp.concatenate([a, b]), state.buffers.members, self._sample(state.population, state.nodes)
         )
         start: Sample = jax.tree_util.tree_map(lambda x: x[source], pool)
         fresh = jax.vmap(self.learner.init)(jax.random.split(key_init, n), weights, self.hyper.replicate(n))
         fresh = fresh.replace(
             params=start.params, opt_state=start.opt_state, shaping_state=start.shaping_state,
-            update_count=state.learners.update_count,
+            update_count=state.population.update_count,
         )
-        current = jax.tree_util.tree_map(lambda x: x[jnp.clip(source - capacity, 0, n - 1)], state.learners)
+        current = jax.tree_util.tree_map(lambda x: x[jnp.clip(source - capacity, 0, n - 1)], state.population)
         current = current.replace(weights=weights)
         keep = source >= capacity
-        learners = jax.tree_util.tree_map(
+        population = jax.tree_util.tree_map(
             lambda a, b: jnp.where(keep.reshape((n,) + (1,) * (a.ndim - 1)), a, b), current, fresh
         )
         stage = (state.chunk >= self.budget.warmup_chunks).astype(jnp.int32)
-        return self._train_tasks(state.replace(rng=rng), learners, start.node, stage)
+        return self._train_tasks(state.replace(rng=rng), population, start.node, stage)
 
-    def _train_tasks(self, state: PGMORLState, learners: ppo.PPOState, parents: jax.Array, stage: jax.Array):
-        """`update_iterations` updates of `learners [n]` with evaluations into the archive,
-        then one history node per task (parent `parents [n]`) and the population update."""
-        c, n = self.config, self.config.num_tasks
+    def _train_tasks(self, state: PGMORLState, population: ppo.PPOState, parents: jax.Array, stage: jax.Array):
+        """`update_iterations` updates of `population [n]` with evaluations into the archive,
+        then one history node per task (parent `parents [n]`) and the buffers' update."""
+        c, n = self.config, self.config.pop_size
         rng, key_eval = jax.random.split(state.rng)
-        evals = c.update_iterations // c.eval_interval
+        evals = c.update_iterations // c.eval_period
 
         def _stretch(carry, xs):
-            learners, archive = carry
+            population, archive = carry
             index, key = xs
-            learners, metrics = jax.lax.scan(
-                lambda pop, _: jax.vmap(self.learner.update)(pop), learners, None, c.eval_interval
+            population, metrics = jax.lax.scan(
+                lambda pop, _: jax.vmap(self.learner.update)(pop), population, None, c.eval_period
             )
-            returns = self._evaluate(key, learners.params, learners.weights)
+            returns = self._evaluate(key, population.params, population.weights)
             members = Member(
-                params=learners.params, shaping_state=learners.shaping_state, weights=learners.weights,
+                params=population.params, shaping_state=population.shaping_state, weights=population.weights,
                 member=state.next_member + index * n + jnp.arange(n, dtype=jnp.int32),
                 node=state.graph.size + jnp.arange(n, dtype=jnp.int32),
             )
             ok = jnp.all(returns > self.reference, axis=-1)
             archive = archive_insert(archive, returns, members, ok)
-            return (learners, archive), (metrics, returns)
+            return (population, archive), (metrics, returns)
 
         xs = (jnp.arange(evals, dtype=jnp.int32), jax.random.split(key_eval, evals))
-        (learners, archive), (metrics, returns) = jax.lax.scan(_stretch, (learners, state.archive), xs)
+        (population, archive), (metrics, returns) = jax.lax.scan(_stretch, (population, state.archive), xs)
         returns = returns[-1]
         nodes = state.graph.size + jnp.arange(n, dtype=jnp.int32)
         graph = Graph(
             returns=jax.lax.dynamic_update_slice(state.graph.returns, returns, (state.graph.size, 0)),
-            weights=jax.lax.dynamic_update_slice(state.graph.weights, learners.weights, (state.graph.size, 0)),
+            weights=jax.lax.dynamic_update_slice(state.graph.weights, population.weights, (state.graph.size, 0)),
             prev=jax.lax.dynamic_update_slice(state.graph.prev, parents.astype(jnp.int32), (state.graph.size,)),
             size=state.graph.size + n,
         )
         ok = jnp.all(jnp.isfinite(returns), axis=-1)
-        population = population_update(
-            state.population, returns, self._sample(learners, nodes), ok, self.reference, c.pbuffer_num, c.pbuffer_size
+        buffers = buffers_update(
+            state.buffers, returns, self._sample(population, nodes), ok, self.reference, c.pbuffer_num, c.pbuffer_size
         )
         new_state = state.replace(
-            learners=learners, nodes=nodes, population=population, graph=graph, archive=archive, rng=rng,
+            population=population, nodes=nodes, buffers=buffers, graph=graph, archive=archive, rng=rng,
             chunk=state.chunk + 1, next_member=state.next_member + evals * n,
         )
         names = ("policy_objective", "value_loss", "entropy", "approx_kl", "clip_fraction")
         out = {name: jnp.mean(metrics[name]) for name in names}
         out.update(
             member_returns=returns,
-            archive_size=jnp.sum(archive.valid),
-            population_size=jnp.sum(population.valid),
+            archive_capacity=jnp.sum(archive.valid),
+            buffer_size=jnp.sum(buffers.valid),
             stage=stage,
         )
         return new_state, out

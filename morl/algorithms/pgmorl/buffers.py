@@ -1,11 +1,11 @@
-"""PGMORL's population: performance buffers (Xu et al. 2020, section 4.3), jittable.
+"""PGMORL's population: performance buffers of candidate policies (Xu et al. 2020, section 4.3).
 
 The objective space above the reference point is split into `B` buffers: for two
 objectives `B` equal sectors of the angle `arccos(f_1 / |f|)` of `f = F - ref`; for more, the
 nearest (largest dot product) of the unit directions of a simplex lattice. Each buffer keeps
 its `size` members farthest from the reference point; members with any `f_j < 1e-7` are
-dropped. Updating re-sorts the union of the population and the new members (population
-first, so on equal distances the older member stays).
+dropped. Updating re-sorts the union of the buffered policies and the new ones (buffered
+first, so on equal distances the older one stays).
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ MIN_GAP = 1e-7
 
 
 @flax.struct.dataclass
-class Population:
+class PerformanceBuffers:
     """`returns [K, m]`, `valid [K]` (valid rows first), `members`: pytree of `[K, ...]`."""
 
     returns: jax.Array
@@ -52,14 +52,14 @@ def buffer_index(returns: jax.Array, ref: jax.Array, num: int) -> tuple[jax.Arra
     return jnp.where(ok, index, -1), dist
 
 
-def population_update(
-    population: Population, returns: jax.Array, members: Any, valid: jax.Array, ref: jax.Array, num: int, size: int
-) -> Population:
+def buffers_update(
+    buffers: PerformanceBuffers, returns: jax.Array, members: Any, valid: jax.Array, ref: jax.Array, num: int, size: int
+) -> PerformanceBuffers:
     """Insert `returns [k, m]` with `members` (pytree `[k, ...]`) where `valid [k]`."""
-    capacity = population.returns.shape[0]
-    all_returns = jnp.concatenate([population.returns, returns.astype(population.returns.dtype)])
-    all_valid = jnp.concatenate([population.valid, valid])
-    all_members = jax.tree_util.tree_map(lambda a, b: jnp.concatenate([a, b.astype(a.dtype)]), population.members, members)
+    capacity = buffers.returns.shape[0]
+    all_returns = jnp.concatenate([buffers.returns, returns.astype(buffers.returns.dtype)])
+    all_valid = jnp.concatenate([buffers.valid, valid])
+    all_members = jax.tree_util.tree_map(lambda a, b: jnp.concatenate([a, b.astype(a.dtype)]), buffers.members, members)
     index, dist = buffer_index(all_returns, ref, num)
     ok = all_valid & (index >= 0) & jnp.all(jnp.isfinite(all_returns), axis=-1)
     group = jnp.where(ok, index, num)  # invalid rows sort last
@@ -69,7 +69,7 @@ def population_update(
     keep = (sorted_group < num) & (rank < size)
     slots = order[jnp.argsort(~keep, stable=True)][:capacity]
     kept = jnp.sort(~keep, stable=True)[:capacity]
-    return Population(
+    return PerformanceBuffers(
         returns=all_returns[slots],
         valid=~kept,
         members=jax.tree_util.tree_map(lambda x: x[slots], all_members),
