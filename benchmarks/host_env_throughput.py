@@ -95,11 +95,11 @@ def training_rate(env_id: str, chunks: int) -> float:
     over `chunks` chunks after a first one that includes compilation."""
     import jax
 
-    from morl.algorithms.morld import MORLDConfig, PPOSection, make_trainer
+    from morl.algorithms.morld import MORLD_PPO, MORLDConfig, make_trainer
 
-    ppo = PPOSection(num_envs=8, num_steps=512, num_epochs=10, num_minibatches=32, hidden_sizes=(64, 64),
-                     activation="tanh", normalize_returns=True, normalize_observations=True, learning_rate=3e-4,
-                     ent_coef=0.0)
+    ppo = MORLD_PPO.replace(num_envs=8, num_steps=512, num_epochs=10, num_minibatches=32, hidden_sizes=(64, 64),
+                            activation="tanh", normalize_returns=True, normalize_observations=True, learning_rate=3e-4,
+                            ent_coef=0.0)
     per_chunk = 6 * 8 * 512 * 2
     config = MORLDConfig(env=env_id, total_steps=per_chunk * (chunks + 1), pop_size=6, eval_period=2,
                          chunk_iterations=2, max_eval_steps=500, ppo=ppo)

@@ -36,7 +36,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from morld_throughput import benchmark_config  # noqa: E402
 
 from morl.algorithms.morld import make_trainer  # noqa: E402
-from morl.algorithms.morld.config import PPOSection  # noqa: E402
+from morl.agents.ppo import PPOSection  # noqa: E402
+from morl.algorithms.morld.config import MORLD_PPO  # noqa: E402
 from morl.envs import make  # noqa: E402
 
 
@@ -101,7 +102,7 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=5)
     args = parser.parse_args()
     print(f"jax {jax.__version__}, {len(os.sched_getaffinity(0))} core(s) usable, load {os.getloadavg()[0]:.1f}")
-    base = PPOSection()
+    base = MORLD_PPO
     epochs = (1, 2, 4)
     sections = [dataclasses.replace(base, num_epochs=count) for count in epochs]
     seconds = cpu_seconds_per_step(args.env, args.pop, args.chunk, args.repeats, sections)

@@ -17,6 +17,12 @@ a shorthand, `ppo.learning_rate` (a key whose first part is not an `Experiment` 
 looked up in `algo`). Values given as strings (command line, YAML 1.1's `1e-3`) are
 parsed by the field's type. Every failure is a `ConfigError` (a `ValueError`) whose
 message is one line naming the key.
+
+Renamed keys: an algorithm config class may declare `renamed: ClassVar[dict[str, str]]`,
+old dotted key (relative to `algo`) -> new one, e.g. `{"num_policies": "pop_size",
+"ppo.max_eval_steps": "max_eval_steps"}`. An old key still works for one release wherever
+a key is read (YAML, `--set`, `--grid`, sweeps, a run directory's recorded config.yaml),
+with a one-line `ConfigDeprecationWarning` naming the new key.
 """
 
 from __future__ import annotations
@@ -27,6 +33,7 @@ import itertools
 import math
 import types
 import typing
+import warnings
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -34,8 +41,17 @@ from typing import Any, Literal, Union
 
 import yaml
 
+
 class ConfigError(ValueError):
     """A bad config key or value; the message is one line naming it."""
+
+
+class ConfigDeprecationWarning(DeprecationWarning):
+    """A config key read under its old name (see `renamed` in the module docstring)."""
+
+
+# shown once per key to anyone loading a config (DeprecationWarning is hidden by default)
+warnings.filterwarnings("default", category=ConfigDeprecationWarning)
 
 
 @dataclass(frozen=True)
@@ -193,8 +209,16 @@ def build(raw: Mapping[str, Any] | None = None, overrides: Iterable[tuple[str, A
     clash = [f.name for f in dataclasses.fields(config_cls) if f.name in _TOP_FIELDS]
     if clash:
         raise ConfigError(f"algorithm '{name}': config fields {clash} clash with experiment keys {list(_TOP_FIELDS)}")
+    renamed = renames(config_cls)
+    if isinstance(raw.get("algo"), Mapping):
+        raw["algo"] = _rename_section(dict(raw["algo"]), renamed, "algo")
+    if isinstance(raw.get("grid"), Mapping):
+        raw["grid"] = {_grid_key(str(k), renamed): v for k, v in raw["grid"].items()}
     for key, value in overrides:
-        _assign(raw, qualify(key), value)
+        key = qualify(key)
+        if key.startswith("grid."):
+            key = "grid." + _grid_key(key.removeprefix("grid."), renamed)
+        _assign(raw, current_key(key, config_cls), value)
     algo_raw = raw.pop("algo", None)
     experiment = _convert(raw, Experiment, "", allow_missing_algo=True)
     algo = _convert({} if algo_raw is None else algo_raw, config_cls, "algo")
@@ -245,6 +269,82 @@ def qualify(key: str) -> str:
     """The full dotted key: shorthand keys (first part not an `Experiment` field) go into `algo`."""
     head = key.split(".", 1)[0]
     return key if head in _TOP_FIELDS else f"algo.{key}"
+
+
+def renames(config_cls: Any) -> dict[str, str]:
+    """An algorithm config class's `renamed` map: old dotted key -> new (relative to `algo`)."""
+    return dict(getattr(config_cls, "renamed", None) or {})
+
+
+def _renamed(dotted: str, renamed: Mapping[str, str]) -> str | None:
+    """`dotted` (relative to `algo`) under its new name, or None when it was not renamed;
+    a renamed section renames every key below it."""
+    for old, new in renamed.items():
+        if dotted == old or dotted.startswith(old + "."):
+            return new + dotted[len(old):]
+    return None
+
+
+def _deprecated(old: str, new: str) -> None:
+    warnings.warn(
+        f"config key '{old}' is deprecated, use '{new}' (the old name is read for one more release)",
+        ConfigDeprecationWarning,
+        stacklevel=4,
+    )
+
+
+def current_key(key: str, config_cls: Any, warn: bool = True) -> str:
+    """A full dotted key (`qualify`'d) under its current name for the algorithm config
+    class `config_cls` (warning when it was renamed, unless `warn=False`); any other key
+    unchanged."""
+    if not key.startswith("algo."):
+        return key
+    new = _renamed(key.removeprefix("algo."), renames(config_cls))
+    if new is None:
+        return key
+    if warn:
+        _deprecated(key, f"algo.{new}")
+    return f"algo.{new}"
+
+
+def _grid_key(key: str, renamed: Mapping[str, str]) -> str:
+    """A grid key (`ppo.learning_rate` or `algo.ppo.learning_rate`) under its current name."""
+    prefix = "algo." if key.startswith("algo.") else ""
+    new = _renamed(key.removeprefix("algo."), renamed)
+    if new is None:
+        return key
+    _deprecated(f"grid.{key}", f"grid.{prefix}{new}")
+    return prefix + new
+
+
+def _rename_section(algo: dict[str, Any], renamed: Mapping[str, str], where: str) -> dict[str, Any]:
+    """The raw `algo` section with every old key present moved to its new place (a key
+    given under both names: a `ConfigError` unless both say the same)."""
+    for old, new in renamed.items():
+        found, value = _pop_path(algo, old.split("."))
+        if not found:
+            continue
+        _deprecated(f"{where}.{old}", f"{where}.{new}")
+        exists, current = _pop_path(algo, new.split("."))
+        if exists and current != value:
+            raise ConfigError(
+                f"config key '{where}.{old}' (deprecated) and '{where}.{new}' are both given; keep only '{where}.{new}'"
+            )
+        _assign(algo, new, value)
+    return algo
+
+
+def _pop_path(node: Any, parts: list[str]) -> tuple[bool, Any]:
+    """Remove `node[parts[0]][parts[1]]...` from nested raw dicts: `(found, value)`."""
+    for part in parts[:-1]:
+        if dataclasses.is_dataclass(node) and not isinstance(node, type):
+            return False, None
+        if not isinstance(node, Mapping) or not isinstance(node.get(part), (Mapping,)):
+            return False, None
+        node = node[part]
+    if not isinstance(node, dict) or parts[-1] not in node:
+        return False, None
+    return True, node.pop(parts[-1])
 
 
 def _assign(raw: dict[str, Any], dotted: str, value: Any) -> None:

@@ -39,7 +39,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from morl.config import ConfigError, build, load_file, load_yaml, qualify
+from morl.config import ConfigError, build, current_key, load_file, load_yaml, qualify
 
 #: Indicators a sweep may optimise (read from summary.json, mean over the trial's runs).
 OBJECTIVES = ("hypervolume", "expected_utility", "sparsity", "cardinality", "igd", "mul")
@@ -166,7 +166,7 @@ def _validate(experiment: Any) -> None:
 def _kind(experiment: Any, key: str) -> type | None:
     """The Python type of the config field `key` (shorthand keys resolve into `algo`)."""
     obj: Any = experiment
-    parts = qualify(key).split(".")
+    parts = current_key(qualify(key), type(experiment.algo), warn=False).split(".")
     for part in parts[:-1]:
         if not dataclasses.is_dataclass(obj) or not hasattr(obj, part):
             raise ConfigError(f"sweep param '{key}': no config field '{qualify(key)}'")

@@ -55,7 +55,7 @@ def refused(tmp_path, capsys, monkeypatch):
 
 
 # --- config values ---------------------------------------------------------------------
-TINY_CMORL = ["cmorl", "--set", "ppo.num_envs=2", "--set", "ppo.num_steps=16", "--set", "num_policies=2"]
+TINY_CMORL = ["cmorl", "--set", "ppo.num_envs=2", "--set", "ppo.num_steps=16", "--set", "pop_size=2"]
 
 VALUES = {
     "algorithm-typo": (["morldd"], "unknown algorithm 'morldd' (did you mean 'morld'?)"),
@@ -257,7 +257,7 @@ def test_bad_n_trials_flag(refused, tmp_path):
 def test_cmorl_weights_and_lists_through_set(capsys):
     import yaml
 
-    argv = ["train", "cmorl", "--set", "num_policies=3", "--set", "init_weights=[[1,0],[0.5,0.5],[0,1]]"]
+    argv = ["train", "cmorl", "--set", "pop_size=3", "--set", "init_weights=[[1,0],[0.5,0.5],[0,1]]"]
     argv += ["--set", "ref_point=(0,-25)", "--set", "ppo.hidden_sizes=[32,32]", "--print-config"]
     assert cli.main(argv) == 0
     algo = yaml.safe_load(capsys.readouterr().out)["algo"]

@@ -222,7 +222,7 @@ TINY = {
     ],
     "cmorl": [
         "--steps", "40000", "--set", "init_steps=8000", "--set", "ppo.num_envs=2", "--set", "ppo.num_steps=64",
-        "--set", "num_policies=3", "--set", "log.checkpoint_every=1",
+        "--set", "pop_size=3", "--set", "log.checkpoint_every=1",
     ],
 }  # fmt: skip
 

@@ -116,8 +116,70 @@ def test_every_field_is_reachable_through_set(algorithm):
 
 
 def test_lists_of_lists_and_bracketed_lists_through_set():
-    exp = build({"algorithm": "cmorl"}, [("num_policies", "2"), ("init_weights", "[[1,0],[0.5,0.5]]")])
+    exp = build({"algorithm": "cmorl"}, [("pop_size", "2"), ("init_weights", "[[1,0],[0.5,0.5]]")])
     assert exp.algo.init_weights == ((1.0, 0.0), (0.5, 0.5))
     exp = build({"algorithm": "fake"}, [("ref_point", "(0,-25)"), ("grid.step_size", "[0.1,0.2]")])
     assert exp.algo.ref_point == (0.0, -25.0) and exp.grid == {"step_size": (0.1, 0.2)}
     assert build({"algorithm": "cmorl"}, [("init_weights", "onehot")]).algo.init_weights == "onehot"
+
+
+def test_algorithm_presets_are_the_section_defaults():
+    """A nested section's keys change the algorithm's preset, not the learner's defaults."""
+    from morl.algorithms.cmorl import CMORL_PPO
+    from morl.algorithms.morld import MORLD_PPO
+
+    assert build({"algorithm": "morld"}).algo.ppo == MORLD_PPO
+    assert build({"algorithm": "morld"}, [("ppo.num_envs", "4")]).algo.ppo == MORLD_PPO.replace(num_envs=4)
+    cmorl = build({"algorithm": "cmorl", "algo": {"ppo": {"num_steps": 32}}}).algo
+    assert cmorl.ppo == CMORL_PPO.replace(num_steps=32) and cmorl.ppo.num_minibatches == 32
+
+
+RECORDED_CMORL = {  # C-MORL keys as configs written before the renames hold them
+    "num_policies": 2, "init_weights": [[1.0, 0.0], [0.0, 1.0]], "eval_interval": 3, "buffer_size": 50,
+    "extension_updates": 4, "extension_eval_interval": 2, "ppo": {"num_steps": 32, "max_eval_steps": 300},
+}
+
+
+def test_renamed_keys_still_load_with_a_one_line_warning(tmp_path):
+    path = tmp_path / "config.yaml"
+    path.write_text(yaml.safe_dump({"algorithm": "cmorl", "algo": RECORDED_CMORL}))
+    with pytest.warns(config.ConfigDeprecationWarning) as caught:
+        algo = build(config.load_file(path)).algo
+    messages = [str(w.message) for w in caught]
+    assert "config key 'algo.ppo.max_eval_steps' is deprecated, use 'algo.max_eval_steps'" in messages[-1]
+    assert all("\n" not in m for m in messages) and len(messages) == 5
+    assert (algo.pop_size, algo.eval_period, algo.archive_capacity, algo.extension_eval_period) == (2, 3, 50, 2)
+    assert (algo.max_eval_steps, algo.ppo.num_steps, algo.ppo.num_epochs) == (300, 32, 10)
+    renamed = {"pop_size": 2, "init_weights": [[1.0, 0.0], [0.0, 1.0]], "eval_period": 3, "archive_capacity": 50,
+               "extension_updates": 4, "extension_eval_period": 2, "max_eval_steps": 300, "ppo": {"num_steps": 32}}
+    assert build({"algorithm": "cmorl", "algo": renamed}).algo == algo
+
+
+def test_renamed_keys_through_set_and_grid(monkeypatch):
+    with pytest.warns(config.ConfigDeprecationWarning, match="'algo.pop_size'"):
+        assert build({"algorithm": "cmorl"}, [("num_policies", "3")]).algo.pop_size == 3
+    with pytest.warns(config.ConfigDeprecationWarning, match="'algo.max_eval_steps'"):
+        assert build({"algorithm": "cmorl"}, [("algo.ppo.max_eval_steps", "7")]).algo.max_eval_steps == 7
+    # the later key wins whichever name it uses; both names in one file must agree
+    raw = {"algorithm": "cmorl", "algo": {"pop_size": 4}}
+    with pytest.warns(config.ConfigDeprecationWarning):
+        assert build(raw, [("num_policies", "2")]).algo.pop_size == 2
+    with pytest.warns(config.ConfigDeprecationWarning), pytest.raises(ConfigError, match="keep only 'algo.pop_size'"):
+        build({"algorithm": "cmorl", "algo": {"pop_size": 4, "num_policies": 2}})
+    monkeypatch.setattr(FakeConfig, "renamed", {"old_step": "step_size"}, raising=False)
+    with pytest.warns(config.ConfigDeprecationWarning, match="'grid.step_size'"):
+        assert build({"algorithm": "fake"}, [("grid.old_step", "0.1,0.2")]).grid == {"step_size": (0.1, 0.2)}
+    with pytest.warns(config.ConfigDeprecationWarning):
+        assert build({"algorithm": "fake", "grid": {"old_step": [0.3]}}).grid == {"step_size": (0.3,)}
+
+
+def test_recorded_experiment_configs_still_load():
+    """Every config.yaml a run of experiments/ recorded loads with today's names."""
+    import warnings
+    from pathlib import Path
+
+    paths = sorted(Path(__file__).parents[1].glob("experiments/*/runs/*/config.yaml"))
+    for path in paths:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", config.ConfigDeprecationWarning)
+            build(config.load_file(path))

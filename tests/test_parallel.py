@@ -64,9 +64,9 @@ PRELUDE = """
 import jax, jax.numpy as jnp, numpy as np
 from morl import parallel
 parallel.request_cpu_devices(4)
-from morl.algorithms.morld.config import MORLDConfig, PPOSection
+from morl.algorithms.morld.config import MORLD_PPO, MORLDConfig
 from morl.algorithms.morld.train import make_trainer as morld
-from morl.algorithms.cmorl.config import CMORLConfig, PPOSection as CPPO
+from morl.algorithms.cmorl.config import CMORL_PPO, CMORLConfig
 from morl.algorithms.cmorl.train import make_trainer as cmorl
 assert len(jax.devices()) == 4
 
@@ -94,13 +94,13 @@ def train(make, config, devices, runs=None, chunks=None):
 SMALL = MORLDConfig(
     env="deep-sea-treasure-v0", total_steps=4 * 4 * 32 * 20, pop_size=4, eval_period=5, chunk_iterations=10,
     archive_capacity=16,
-    ppo=PPOSection(num_envs=4, num_steps=32, num_epochs=2, num_minibatches=2, hidden_sizes=(16, 16)),
+    ppo=MORLD_PPO.replace(num_envs=4, num_steps=32, num_epochs=2, num_minibatches=2, hidden_sizes=(16, 16)),
 )
 TINY = CMORLConfig(
-    env="deep-sea-treasure-concave-v0", total_steps=24_000, init_steps=16_000, num_policies=2,
-    init_weights="onehot", beta=0.5, eval_interval=5, n_select=2, extension_updates=5, buffer_size=16,
-    ppo=CPPO(num_envs=8, num_steps=32, num_epochs=2, num_minibatches=2, learning_rate=1e-3, ent_coef=0.05,
-             hidden_sizes=(16, 16)),
+    env="deep-sea-treasure-concave-v0", total_steps=24_000, init_steps=16_000, pop_size=2,
+    init_weights="onehot", beta=0.5, eval_period=5, n_select=2, extension_updates=5, archive_capacity=16,
+    ppo=CMORL_PPO.replace(num_envs=8, num_steps=32, num_epochs=2, num_minibatches=2, learning_rate=1e-3, ent_coef=0.05,
+                          hidden_sizes=(16, 16)),
 )
 """
 

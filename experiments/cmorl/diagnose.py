@@ -59,7 +59,7 @@ def main() -> None:
     config = configure(args.env, args.overrides)
     trainer = make_trainer(config, num_runs=args.seeds)
     b = trainer.budget
-    print(f"{args.env} {' '.join(args.overrides)}: init {b.init_updates} updates x {config.num_policies} policies "
+    print(f"{args.env} {' '.join(args.overrides)}: init {b.init_updates} updates x {config.pop_size} policies "
           f"({b.init_steps} steps), {b.extension_rounds} rounds x {b.problems_per_round} problems x "
           f"{config.extension_updates} updates ({b.extension_steps} steps), total {b.total_steps}")
     ref = np.asarray(config.reference, np.float64)
@@ -73,7 +73,7 @@ def main() -> None:
     for _ in range(b.init_chunks):
         state, metrics = trainer.run_chunk(state)
     init_hv = hvs(state)
-    last = np.asarray(metrics["member_returns"])[:, : config.num_policies]
+    last = np.asarray(metrics["member_returns"])[:, : config.pop_size]
     print(f"after init: entropy {float(np.mean(metrics['entropy'])):.3f}")
     for r, s in enumerate(seeds):
         print(f"  seed {s}: HV {init_hv[r]:.1f}; init policies (weights {trainer.weights.tolist()}):")

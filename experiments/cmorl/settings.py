@@ -63,11 +63,11 @@ Minecart, second retuning (5 seeds each, final HV, seeds 0-4; from the setting a
 corner: (1,0,0) (0,1,0) (0.5,0,0.5) (0,0.5,0.5): 635.1; (1,0,0) (0,1,0) (0.5,0.5,0), 130
 updates each: 655.8 (696 706 597 591 689: 2 seeds miss an extreme); 5 ore-favouring
 policies (75 updates): 604.3; the 3 with 8 minibatches: 650.0; with the public code's linear
-learning-rate decay: 554.5; evaluating every update (eval_interval 1): 677.7 (697 704 703
+learning-rate decay: 554.5; evaluating every update (eval_period 1): 677.7 (697 704 703
 592 691); plus an entropy bonus 0.01 decaying to 0 over the init stage: 698.3 (715 688 702
 680 707: both extremes in every seed; the same bonus with the 4 uniform weights: 629.8,
 evaluating every 5: 693.4); plus evaluating every extension problem after each update
-(`extension_eval_interval=1`): 705.4 (710 694 717 705 701); plus the paper's beta 0.9
+(`extension_eval_period=1`): 705.4 (710 694 717 705 701); plus the paper's beta 0.9
 instead of 0.5: 707.0 (715 691 717 705 707), the setting below; 10 updates per problem
 (3 rounds): beta 0.5 704.5, beta 0.9 705.8; the setting below plus the fuel corner as a 4th
 init policy (97 updates each): 649.3. The PPO section (`LONG_EXPLORE`) and the
@@ -79,15 +79,15 @@ from __future__ import annotations
 
 import dataclasses
 
-from morl.algorithms.cmorl import CMORLConfig, PPOSection
+from morl.algorithms.cmorl import CMORL_PPO, CMORLConfig
 
 # small discrete tasks: a short rollout so the budget holds several extension rounds
-SMALL = PPOSection(num_envs=8, num_steps=32, num_epochs=4, num_minibatches=4, learning_rate=1e-3, gamma=0.99,
-                   ent_coef=0.05, max_eval_steps=500)
+SMALL = CMORL_PPO.replace(num_envs=8, num_steps=32, num_epochs=4, num_minibatches=4, learning_rate=1e-3, gamma=0.99,
+                          ent_coef=0.05)
 # longer tasks: the public code's PPO numbers (10 epochs x 32 minibatches, lr 3e-4, gamma 0.995, no entropy
 # bonus, running normalisation of observations and of each objective's reward) on a shorter rollout
-LONG = PPOSection(num_envs=8, num_steps=64, num_epochs=10, num_minibatches=32, learning_rate=3e-4, gamma=0.995,
-                  ent_coef=0.0, normalize_returns=True, normalize_observations=True, max_eval_steps=500)
+LONG = CMORL_PPO.replace(num_envs=8, num_steps=64, num_epochs=10, num_minibatches=32, learning_rate=3e-4, gamma=0.995,
+                         ent_coef=0.0, normalize_returns=True, normalize_observations=True)
 # minecart: the same with an entropy bonus of 0.01 decaying linearly to 0 over the init stage (MORL/D: over its run);
 # without it 1-2 of the 10 extreme init policies (5 seeds x (1,0,0), (0,1,0)) never find their ore's mine
 LONG_EXPLORE = dataclasses.replace(LONG, ent_coef=0.01, ent_schedule="linear")
@@ -95,30 +95,30 @@ LONG_EXPLORE = dataclasses.replace(LONG, ent_coef=0.01, ent_schedule="linear")
 SETTINGS: dict[str, CMORLConfig] = {
     "deep-sea-treasure-v0": CMORLConfig(
         env="deep-sea-treasure-v0", total_steps=200_000, init_steps=100_000, ref_point=(0.0, -25.0), eval_gamma=0.99,
-        num_policies=3, eval_interval=5, extension_updates=5, ppo=SMALL,
+        pop_size=3, eval_period=5, extension_updates=5, max_eval_steps=500, ppo=SMALL,
     ),
     "deep-sea-treasure-concave-v0": CMORLConfig(
         env="deep-sea-treasure-concave-v0", total_steps=200_000, init_steps=100_000, ref_point=(0.0, -25.0),
-        eval_gamma=0.99, num_policies=6, eval_interval=10, ppo=SMALL,
+        eval_gamma=0.99, pop_size=6, eval_period=10, max_eval_steps=500, ppo=SMALL,
     ),
     "fruit-tree-v0": CMORLConfig(
         env="fruit-tree-v0", total_steps=500_000, init_steps=100_000, ref_point=(-1.0,) * 6, eval_gamma=0.99,
-        num_policies=6, init_weights="onehot", eval_interval=10, extension_updates=10, ppo=SMALL,
+        pop_size=6, init_weights="onehot", eval_period=10, extension_updates=10, max_eval_steps=500, ppo=SMALL,
     ),
     "resource-gathering-v0": CMORLConfig(
         env="resource-gathering-v0", total_steps=500_000, init_steps=200_000, ref_point=(-1.0, -1.0, -1.0),
-        eval_gamma=0.99, num_policies=6, eval_interval=10, eval_episodes=8, ppo=SMALL,
+        eval_gamma=0.99, pop_size=6, eval_period=10, eval_episodes=8, max_eval_steps=500, ppo=SMALL,
     ),
     "minecart-v0": CMORLConfig(
         env="minecart-v0", total_steps=500_000, init_steps=200_000, ref_point=(-1.0, -1.0, -200.0), eval_gamma=0.98,
-        num_policies=3, init_weights=((1.0, 0.0, 0.0), (0.0, 1.0, 0.0), (0.5, 0.5, 0.0)), eval_interval=1,
-        eval_episodes=4, extension_updates=5, extension_optimizer="inherit", extension_eval_interval=1,
-        ppo=LONG_EXPLORE,
+        pop_size=3, init_weights=((1.0, 0.0, 0.0), (0.0, 1.0, 0.0), (0.5, 0.5, 0.0)), eval_period=1,
+        eval_episodes=4, extension_updates=5, extension_optimizer="inherit", extension_eval_period=1,
+        max_eval_steps=500, ppo=LONG_EXPLORE,
     ),
     "mo-mountaincar-v0": CMORLConfig(
         env="mo-mountaincar-v0", total_steps=500_000, init_steps=200_000, ref_point=(-101.0, -101.0, -101.0),
-        eval_gamma=0.99, num_policies=4, eval_interval=10, beta=0.5, extension_updates=5,
-        extension_optimizer="inherit", ppo=LONG,
+        eval_gamma=0.99, pop_size=4, eval_period=10, beta=0.5, extension_updates=5,
+        extension_optimizer="inherit", max_eval_steps=500, ppo=LONG,
     ),
 }
 
@@ -142,15 +142,12 @@ MORLD_CHUNK: dict[str, int] = {"minecart-v0": 1}
 
 def morld_config(config: CMORLConfig, total_steps: int):
     """MORL/D with weighted sum on the same env, budget, population size and PPO numbers."""
-    from morl.algorithms.morld.config import MORLDConfig, PPOSection as MORLDPPO
+    from morl.algorithms.morld.config import MORLDConfig
 
-    p = config.ppo
-    shared = {f.name for f in dataclasses.fields(MORLDPPO)} & {f.name for f in dataclasses.fields(PPOSection)}
-    shared.discard("max_eval_steps")
     return MORLDConfig(
         env=config.env, total_steps=total_steps, ref_point=config.reference, eval_gamma=config.eval_gamma,
-        pop_size=MORLD_POP.get(config.env, config.num_policies), weight_init="uniform", scalarization="weighted_sum",
-        eval_episodes=config.eval_episodes, max_eval_steps=p.max_eval_steps, archive_capacity=config.buffer_size,
-        eval_period=config.eval_interval, chunk_iterations=MORLD_CHUNK.get(config.env, 10),
-        ppo=MORLDPPO(**{name: getattr(p, name) for name in shared}),
+        pop_size=MORLD_POP.get(config.env, config.pop_size), weight_init="uniform", scalarization="weighted_sum",
+        eval_episodes=config.eval_episodes, max_eval_steps=config.max_eval_steps,
+        archive_capacity=config.archive_capacity, eval_period=config.eval_period,
+        chunk_iterations=MORLD_CHUNK.get(config.env, 10), ppo=config.ppo,
     )

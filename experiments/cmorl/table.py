@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import sys
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -16,7 +17,8 @@ sys.path.insert(0, str(HERE))
 
 from settings import SETTINGS, variant  # noqa: E402
 
-from morl.algorithms.cmorl import CMORLConfig, PPOSection  # noqa: E402
+from morl.algorithms.cmorl import CMORLConfig  # noqa: E402
+from morl.config import ConfigDeprecationWarning, build  # noqa: E402
 
 ALGOS = {"barrier": "C-MORL (barrier)", "lagrangian": "C-MORL (Lagrangian)", "floor": "C-MORL (floored barrier)",
          "morld": "MORL/D (weighted sum)"}
@@ -56,11 +58,18 @@ def _rows(data: dict[tuple[str, str], dict], algos: list[str]) -> list[str]:
 
 
 def _recorded(text: str) -> CMORLConfig | None:
-    """The config a row recorded (its `repr`) rebuilt with today's classes, so fields added
-    since take their defaults (what those runs ran with) and field order does not matter;
-    None if it no longer builds (a field was removed or renamed)."""
+    """The config a row recorded (its `repr`) rebuilt through the config loader, so fields
+    added since take their defaults (what those runs ran with), renamed keys (`ppo.max_eval_steps`,
+    `num_policies`, ...) read as today's and field order does not matter; None if it no
+    longer builds (a field was removed)."""
+    def fields(**kwargs):
+        return kwargs
+
     try:
-        return eval(text, {"__builtins__": {}}, {"CMORLConfig": CMORLConfig, "PPOSection": PPOSection})
+        raw = eval(text, {"__builtins__": {}}, {"CMORLConfig": fields, "PPOSection": fields})
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ConfigDeprecationWarning)
+            return build({"algorithm": "cmorl", "algo": raw}).algo
     except (TypeError, ValueError, NameError, SyntaxError):
         return None
 
@@ -179,7 +188,7 @@ def main() -> None:
     for env, c in SETTINGS.items():
         weights = c.init_weights if isinstance(c.init_weights, str) else " / ".join(
             ",".join(f"{v:g}" for v in w) for w in c.init_weights)
-        lines.append(f"| {env} | {c.total_steps:,} | {c.init_steps:,} | {c.num_policies} ({weights}) | "
+        lines.append(f"| {env} | {c.total_steps:,} | {c.init_steps:,} | {c.pop_size} ({weights}) | "
                      f"{tuple(c.reference)} | {c.eval_gamma} |")
     timing = sorted((HERE / "timing").glob("*.json"))
     if timing:

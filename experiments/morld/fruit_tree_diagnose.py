@@ -28,7 +28,7 @@ import numpy as np
 import yaml
 
 from morl import envs
-from morl.algorithms.morld.config import MORLDConfig, PPOSection, SACSection
+from morl.algorithms.morld.config import MORLD_PPO, MORLDConfig, SACSection
 from morl.algorithms.morld.train import make_trainer
 from morl.decomposition import weights as weight_sets
 from morl.pareto import hypervolume
@@ -75,7 +75,7 @@ def train(argv: list[str]) -> None:
         sections[prefix][key.removeprefix(prefix)] = tuple(value) if isinstance(value, list) else value
     config = MORLDConfig(
         env="fruit-tree-v0", env_kwargs=("depth=6",), **sections[""],
-        ppo=PPOSection(**sections["ppo."]), sac=SACSection(**sections["sac."]),
+        ppo=MORLD_PPO.replace(**sections["ppo."]), sac=SACSection(**sections["sac."]),
     )
     front, total, exclusive = _front(config.eval_gamma)
 

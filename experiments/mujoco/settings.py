@@ -31,10 +31,11 @@ from __future__ import annotations
 import dataclasses
 from typing import Any, NamedTuple
 
+from morl.agents.sac import SACSection
 from morl.algorithms.cmorl import CMORLConfig
-from morl.algorithms.cmorl import PPOSection as CMORLPPO
-from morl.algorithms.morld.config import MORLDConfig, SACSection
-from morl.algorithms.morld.config import PPOSection as MORLDPPO
+from morl.algorithms.cmorl.config import CMORL_PPO as CMORL_DEFAULT_PPO
+from morl.algorithms.morld.config import MORLD_PPO as MORLD_DEFAULT_PPO
+from morl.algorithms.morld.config import MORLDConfig
 
 EPISODE_CAP = 500  # C-MORL caps every episode at 500 steps
 EVAL_GAMMA = 0.99
@@ -96,12 +97,12 @@ def budget_steps(task: str, budget: str) -> tuple[int, int]:
     return init + extension + ROLLOUT * n_select, init
 
 
-CMORL_PPO = CMORLPPO(
+CMORL_PPO = CMORL_DEFAULT_PPO.replace(
     num_envs=8, num_steps=512, num_epochs=10, num_minibatches=32, hidden_sizes=(64, 64), activation="tanh",
-    normalize_returns=True, normalize_observations=True, lr_schedule="linear", max_eval_steps=EPISODE_CAP, learning_rate=3e-4, gamma=0.995,
+    normalize_returns=True, normalize_observations=True, lr_schedule="linear", learning_rate=3e-4, gamma=0.995,
     gae_lambda=0.95, clip_eps=0.2, ent_coef=0.0, vf_coef=0.5, max_grad_norm=0.5,
 )
-MORLD_PPO = MORLDPPO(
+MORLD_PPO = MORLD_DEFAULT_PPO.replace(
     num_envs=8, num_steps=512, num_epochs=10, num_minibatches=32, hidden_sizes=(64, 64), activation="tanh",
     normalize_returns=True, normalize_observations=True, lr_schedule="linear", learning_rate=3e-4, gamma=0.995, gae_lambda=0.95, clip_eps=0.2,
     ent_coef=0.0, vf_coef=0.5, max_grad_norm=0.5,
@@ -130,8 +131,8 @@ def config(algorithm: str, task: str, budget: str = "paper") -> Any:
     if algorithm == "cmorl":
         cmorl = CMORLConfig(
             env=t.env_id, env_kwargs=ENV_KWARGS, total_steps=total, init_steps=init, ref_point=t.ref_point,
-            eval_gamma=EVAL_GAMMA, num_policies=len(t.init_weights), init_weights=t.init_weights, eval_interval=10,
-            eval_episodes=t.eval_episodes, extension_eval_interval=1, ppo=CMORL_PPO,
+            eval_gamma=EVAL_GAMMA, pop_size=len(t.init_weights), init_weights=t.init_weights, eval_period=10,
+            eval_episodes=t.eval_episodes, max_eval_steps=EPISODE_CAP, extension_eval_period=1, ppo=CMORL_PPO,
         )
         return fit_extension(cmorl, len(t.ref_point))
     common = dict(
@@ -153,8 +154,8 @@ def smoke(algorithm: str, task: str) -> Any:
     m = len(full.ref_point)
     if algorithm == "cmorl":
         ppo = dataclasses.replace(full.ppo, num_envs=2, num_steps=64, num_epochs=1, num_minibatches=2)
-        small = dataclasses.replace(full, ppo=ppo, num_policies=m, init_weights="onehot", total_steps=8_000,
-                                    init_steps=1_536, eval_interval=2, eval_episodes=1, n_select=1)
+        small = dataclasses.replace(full, ppo=ppo, pop_size=m, init_weights="onehot", total_steps=8_000,
+                                    init_steps=1_536, eval_period=2, eval_episodes=1, n_select=1)
         return fit_extension(small, m)
     small = dict(pop_size=m, eval_period=2, eval_episodes=1, chunk_iterations=4)
     if algorithm == "morld":

@@ -13,8 +13,15 @@ The workflow (`morl train`, checkpoints, logging, evaluation, sweeps) sees only 
 An algorithm registers itself in `morl.algorithms` as
 `register_algorithm(name, config_cls, make_trainer)`.
 
-The algorithm config (a frozen dataclass; nested frozen dataclasses for sections such as
-`ppo`) must have these fields, which the workflow reads (`REQUIRED_CONFIG_FIELDS`):
+The algorithm config is a frozen dataclass. A learner's settings are the learner's own
+section (`morl.agents.ppo.PPOSection`, `morl.agents.sac.SACSection`), declared once in
+`morl.agents`, never subclassed here: the algorithm's defaults are a preset instance,
+the field's default (`ppo: PPOSection = MORLD_PPO`), which YAML / `--set` keys under
+`ppo` change; validate it with `self.ppo.validate("ppo")`. Names follow docs/glossary.md
+(`pop_size`, `eval_period`, `eval_episodes`, `max_eval_steps`, `archive_capacity`,
+`chunk_iterations`); a renamed field keeps its old key loading for one release through
+`renamed: ClassVar[dict[str, str]] = {"old.dotted.key": "new.dotted.key"}`. The config
+must have these fields, which the workflow reads (`REQUIRED_CONFIG_FIELDS`):
 
     env: str                              # morl.envs id; `morl train --env` sets it
     total_steps: int                      # env-step budget per run; `--steps` sets it

@@ -6,7 +6,7 @@ import time
 import numpy as np
 import pytest
 
-from morl.algorithms.cmorl.config import PPOSection
+from morl.algorithms.cmorl.config import CMORL_PPO
 from morl.algorithms.cmorl import CMORLConfig, make_trainer
 
 
@@ -33,7 +33,7 @@ def test_hparams_beta_checked_per_run():
     with pytest.raises(ValueError, match=r"beta=\[0.5, 1.2000000476837158\]"):
         make_trainer(CMORLConfig(), num_runs=2, hparams={"beta": [0.5, 1.2]})
     with pytest.raises(ValueError, match="not vmappable"):
-        make_trainer(CMORLConfig(), num_runs=2, hparams={"buffer_size": [1, 2]})
+        make_trainer(CMORLConfig(), num_runs=2, hparams={"archive_capacity": [1, 2]})
 
 
 def test_other_bad_values():
@@ -41,13 +41,13 @@ def test_other_bad_values():
         CMORLConfig(constraint="penalty")
     with pytest.raises(ValueError, match="extension_optimizer='keep'"):
         CMORLConfig(extension_optimizer="keep")
-    with pytest.raises(ValueError, match="extension_eval_interval=3 must be None or a positive divisor of "
+    with pytest.raises(ValueError, match="extension_eval_period=3 must be None or a positive divisor of "
                                          "extension_updates=20"):
-        CMORLConfig(extension_eval_interval=3)
+        CMORLConfig(extension_eval_period=3)
     with pytest.raises(ValueError, match="init_steps=10 must be smaller than total_steps=10"):
         CMORLConfig(init_steps=10, total_steps=10)
-    with pytest.raises(ValueError, match="num_policies=7 must equal the 3 objectives"):
-        make_trainer(CMORLConfig(env="resource-gathering-v0", ref_point=(0, 0, 0), num_policies=7, init_weights="onehot",
+    with pytest.raises(ValueError, match="pop_size=7 must equal the 3 objectives"):
+        make_trainer(CMORLConfig(env="resource-gathering-v0", ref_point=(0, 0, 0), pop_size=7, init_weights="onehot",
                                  total_steps=2_000_000))
     with pytest.raises(ValueError, match="no conventional reference point"):
         make_trainer(CMORLConfig(env="mo-reacher-v5", total_steps=5_000_000))
@@ -55,15 +55,15 @@ def test_other_bad_values():
 
 def test_explicit_init_weights():
     weights = ((1, 0, 0), (0, 0.5, 0.5))
-    config = CMORLConfig(env="minecart-v0", ref_point=(-1, -1, -200), num_policies=2, init_weights=weights,
+    config = CMORLConfig(env="minecart-v0", ref_point=(-1, -1, -200), pop_size=2, init_weights=weights,
                          extension_updates=5)
     np.testing.assert_array_equal(make_trainer(config).weights, np.asarray(weights, np.float32))
-    with pytest.raises(ValueError, match="init_weights gives 1 vectors; num_policies=2"):
-        CMORLConfig(num_policies=2, init_weights=((1.0, 0.0),))
+    with pytest.raises(ValueError, match="init_weights gives 1 vectors; pop_size=2"):
+        CMORLConfig(pop_size=2, init_weights=((1.0, 0.0),))
     with pytest.raises(ValueError, match=r"init_weights\[1\] = \[0.5, 0.6\] is not on the simplex"):
-        CMORLConfig(num_policies=2, init_weights=((1, 0), (0.5, 0.6)))
+        CMORLConfig(pop_size=2, init_weights=((1, 0), (0.5, 0.6)))
     with pytest.raises(ValueError, match="init_weights has vectors of length 2; minecart-v0 has 3"):
-        make_trainer(CMORLConfig(env="minecart-v0", ref_point=(-1, -1, -200), num_policies=2,
+        make_trainer(CMORLConfig(env="minecart-v0", ref_point=(-1, -1, -200), pop_size=2,
                                  init_weights=((1, 0), (0, 1))))
     with pytest.raises(ValueError, match="init_weights='grid'"):
         CMORLConfig(init_weights="grid")
@@ -80,22 +80,23 @@ def test_budget_by_hand():
     lagrangian = CMORLConfig(env="minecart-v0", constraint="lagrangian", total_steps=2_000_000)
     assert lagrangian.budget(3).problems_per_round == 18  # n_select 6 for m=3
     with pytest.raises(ValueError, match="less than one extension round"):
-        CMORLConfig(total_steps=250_000, init_steps=200_000, ppo=PPOSection(num_envs=8, num_steps=128)).budget(2)
+        CMORLConfig(total_steps=250_000, init_steps=200_000, ppo=CMORL_PPO.replace(num_envs=8, num_steps=128)).budget(2)
 
 
 def test_entropy_schedule_spans_the_init_stage():
-    cfg = CMORLConfig(total_steps=500_000, init_steps=200_000, ppo=PPOSection(ent_coef=0.01, ent_schedule="linear"))
-    ppo_config = cfg.ppo.ppo_config(cfg.eval_gamma, cfg.ppo.max_eval_steps, cfg.budget(2).init_updates)
+    ppo = CMORL_PPO.replace(ent_coef=0.01, ent_schedule="linear")
+    cfg = CMORLConfig(total_steps=500_000, init_steps=200_000, ppo=ppo)
+    ppo_config = cfg.ppo.ppo_config(cfg.eval_gamma, cfg.max_eval_steps, cfg.budget(2).init_updates)
     assert (ppo_config.ent_schedule, ppo_config.total_updates) == ("linear", 30)  # 3 intervals x 10 updates
     with pytest.raises(ValueError, match="ent_schedule"):
-        CMORLConfig(ppo=PPOSection(ent_schedule="cosine"))
+        CMORLConfig(ppo=CMORL_PPO.replace(ent_schedule="cosine"))
 
 
 def test_bad_ppo_section_value_named():
     with pytest.raises(ValueError, match="CMORLConfig.ppo: .*num_minibatches=3"):
-        CMORLConfig(ppo=PPOSection(num_envs=8, num_steps=128, num_minibatches=3))
+        CMORLConfig(ppo=CMORL_PPO.replace(num_envs=8, num_steps=128, num_minibatches=3))
     with pytest.raises(ValueError, match="learning_rate"):
-        CMORLConfig(ppo=PPOSection(learning_rate=-1.0))
+        CMORLConfig(ppo=CMORL_PPO.replace(learning_rate=-1.0))
 
 
 def test_minecart_yaml_is_the_results_table_setting():

@@ -18,7 +18,7 @@ import moocore
 import numpy as np
 import pytest
 
-from morl.algorithms.cmorl import CMORLConfig, PPOSection, make_trainer
+from morl.algorithms.cmorl import CMORL_PPO, CMORLConfig, make_trainer
 from tests.algorithms.replay import mo_gymnasium_return
 
 RUNS = 2
@@ -26,15 +26,15 @@ CONFIG = CMORLConfig(
     env="deep-sea-treasure-concave-v0",
     total_steps=100_000,
     init_steps=40_000,
-    num_policies=2,
+    pop_size=2,
     init_weights="onehot",
     beta=0.5,
-    eval_interval=5,
+    eval_period=5,
     n_select=2,
     extension_updates=10,
-    buffer_size=32,
-    ppo=PPOSection(num_envs=8, num_steps=32, num_epochs=4, num_minibatches=4, learning_rate=1e-3, gamma=0.99,
-                   ent_coef=0.05),
+    archive_capacity=32,
+    ppo=CMORL_PPO.replace(num_envs=8, num_steps=32, num_epochs=4, num_minibatches=4, learning_rate=1e-3, gamma=0.99,
+                          ent_coef=0.05),
 )
 CONSTRAINT_TOL = 1.0  # eval units (treasure value / time steps); see docs/cmorl.md
 
@@ -64,7 +64,7 @@ def runs():
         metrics.append(jax.tree_util.tree_map(np.asarray, m))
     # init-only baseline: keep running the init stage until it has spent as many steps
     baseline, steps = after_init, trainer.budget.init_steps
-    per_chunk = CONFIG.num_policies * CONFIG.eval_interval * trainer.budget.batch_size
+    per_chunk = CONFIG.pop_size * CONFIG.eval_period * trainer.budget.batch_size
     while steps < trainer.budget.total_steps:
         baseline, _ = trainer._init_chunk(baseline)
         steps += per_chunk
@@ -104,7 +104,7 @@ def test_restored_member_reproduces_its_return_in_mo_gymnasium(runs):
     front = trainer.front(state, 0)
     for row in range(len(front.member)):
         act = jax.jit(trainer.policy(state, int(front.member[row]), run=0))
-        total = mo_gymnasium_return(act, "deep-sea-treasure-concave-v0", CONFIG.eval_gamma, CONFIG.ppo.max_eval_steps)
+        total = mo_gymnasium_return(act, "deep-sea-treasure-concave-v0", CONFIG.eval_gamma, CONFIG.max_eval_steps)
         np.testing.assert_allclose(total, front.returns[row], rtol=1e-4, atol=1e-4)
 
 
@@ -118,10 +118,10 @@ def test_member_returns_have_one_shape_in_both_stages(runs):
 
 @pytest.mark.slow  # its own compile: ~35 s of CPU
 def test_extension_snapshots_enter_the_archive_and_replay_in_mo_gymnasium():
-    """`extension_eval_interval`: every snapshot is an archive candidate with its own id, and
+    """`extension_eval_period`: every snapshot is an archive candidate with its own id, and
     an archived snapshot restored with `Trainer.policy` reproduces its return in MO-Gymnasium."""
     config = dataclasses.replace(
-        CONFIG, total_steps=20_000, init_steps=2_560, extension_updates=4, extension_eval_interval=2,
+        CONFIG, total_steps=20_000, init_steps=2_560, extension_updates=4, extension_eval_period=2,
         ppo=dataclasses.replace(CONFIG.ppo, num_envs=4, num_epochs=2, num_minibatches=2),
     )
     trainer = make_trainer(config)
@@ -140,5 +140,5 @@ def test_extension_snapshots_enter_the_archive_and_replay_in_mo_gymnasium():
     assert rows.size > 0  # some extension snapshot is on the front
     for row in rows:
         act = jax.jit(trainer.policy(state, int(front.member[row])))
-        total = mo_gymnasium_return(act, "deep-sea-treasure-concave-v0", config.eval_gamma, config.ppo.max_eval_steps)
+        total = mo_gymnasium_return(act, "deep-sea-treasure-concave-v0", config.eval_gamma, config.max_eval_steps)
         np.testing.assert_allclose(total, front.returns[row], rtol=1e-4, atol=1e-4)

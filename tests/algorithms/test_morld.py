@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 import morl
-from morl.algorithms.morld import MORLDConfig, PPOSection, make_trainer
+from morl.algorithms.morld import MORLD_PPO, MORLDConfig, make_trainer
 from morl.pareto import hypervolume, is_non_dominated
 from tests.algorithms.replay import replayed_return
 
@@ -19,7 +19,7 @@ SMALL = MORLDConfig(
     eval_period=5,
     chunk_iterations=20,
     archive_capacity=32,
-    ppo=PPOSection(num_envs=8, num_steps=32, num_epochs=2, num_minibatches=2),
+    ppo=MORLD_PPO.replace(num_envs=8, num_steps=32, num_epochs=2, num_minibatches=2),
 )
 
 

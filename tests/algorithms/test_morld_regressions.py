@@ -3,7 +3,7 @@
 import jax
 import numpy as np
 
-from morl.algorithms.morld import MORLDConfig, PPOSection, make_trainer
+from morl.algorithms.morld import MORLD_PPO, MORLDConfig, make_trainer
 
 
 def test_tchebycheff_ideal_dominates_training_returns():
@@ -22,7 +22,7 @@ def test_tchebycheff_ideal_dominates_training_returns():
         eval_period=4,
         chunk_iterations=4,
         archive_capacity=8,
-        ppo=PPOSection(num_envs=4, num_steps=16, num_epochs=1, num_minibatches=1),
+        ppo=MORLD_PPO.replace(num_envs=4, num_steps=16, num_epochs=1, num_minibatches=1),
     )
     trainer = make_trainer(config)
     state, _ = trainer.run_chunk(trainer.init(jax.random.key(0)))

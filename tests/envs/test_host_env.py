@@ -139,12 +139,12 @@ def test_a_registered_dict_observation_env_is_refused_at_make():
 
 
 def test_morld_trains_on_a_host_env_and_its_archive_replays_in_mo_gymnasium():
-    from morl.algorithms.morld import MORLDConfig, PPOSection, make_trainer
+    from morl.algorithms.morld import MORLD_PPO, MORLDConfig, make_trainer
 
     config = MORLDConfig(
         env="host:deep-sea-treasure-v0", total_steps=4 * 4 * 32 * 20, pop_size=4, eval_period=5,
         chunk_iterations=20, archive_capacity=16,
-        ppo=PPOSection(num_envs=4, num_steps=32, num_epochs=2, num_minibatches=2),
+        ppo=MORLD_PPO.replace(num_envs=4, num_steps=32, num_epochs=2, num_minibatches=2),
     )
     trainer = make_trainer(config)
     state = trainer.init(jax.random.key(0))

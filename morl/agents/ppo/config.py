@@ -3,8 +3,9 @@
 `PPOConfig` fixes shapes and program structure; changing it recompiles. `PPOHyperparams`
 is a pytree of float32 scalars a population or a sweep can vmap over (give every field a
 leading `[pop]` axis, e.g. with `PPOHyperparams().replicate(pop).replace(learning_rate=...)`).
-`PPOSection` is both as one flat config section (YAML `algo.ppo.*`), which algorithms
-subclass to set their own defaults.
+`PPOSection` is both as one flat config section (YAML `algo.ppo.*`); an algorithm sets
+its own defaults with a preset instance (`MORLD_PPO = PPOSection(num_envs=8, ...)` as the
+default of its `ppo` field), never a subclass.
 """
 
 from __future__ import annotations
@@ -167,10 +168,11 @@ class PPOSection:
     every `PPOHyperparams` field (the numbers a population may vary per member).
 
     The defaults here are the learner's own (`PPOConfig`, `PPOHyperparams`); an algorithm
-    subclasses this section and redeclares only the fields whose default it changes
-    (`morl.algorithms.morld.PPOSection`, `morl.algorithms.cmorl.PPOSection`). `ppo_config`
-    builds the static `PPOConfig` (which validates the structure), `hyperparams` the
-    numbers."""
+    gives its own as a preset instance, the default of its `ppo` field
+    (`morl.algorithms.morld.MORLD_PPO`, `morl.algorithms.cmorl.CMORL_PPO`); YAML and
+    `--set` keys under `ppo` change that preset, and so does `preset.replace(...)` in
+    Python. `ppo_config` builds the static `PPOConfig` (which validates the structure),
+    `hyperparams` the numbers, `validate` checks both."""
 
     num_envs: int = 16
     num_steps: int = 128
@@ -210,6 +212,21 @@ class PPOSection:
     def hyperparams(self) -> PPOHyperparams:
         """The section's numbers as Python floats (validate with `.validate()`)."""
         return PPOHyperparams(**{name: getattr(self, name) for name in HYPER_FIELDS})
+
+    def replace(self, **changes: Any) -> "PPOSection":
+        """This section with `changes` (`MORLD_PPO.replace(num_envs=4)`: the preset's other values)."""
+        return dataclasses.replace(self, **changes)
+
+    def validate(self, where: str = "ppo") -> "PPOSection":
+        """Raise `ValueError` with one line naming the first bad field as `{where}.{field}`
+        (structure first: shapes the budget divides by, then the numbers)."""
+        try:
+            self.ppo_config(eval_gamma=1.0, max_eval_steps=1, total_updates=1)
+            self.hyperparams().validate()
+        except ValueError as err:
+            message = str(err).replace("PPOConfig: ", f"{where}: ").replace("PPOConfig.", f"{where}.")
+            raise ValueError(message.replace("PPOHyperparams.", f"{where}.")) from None
+        return self
 
 
 #: The `PPOConfig` fields a `PPOSection` sets.

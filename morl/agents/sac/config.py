@@ -177,6 +177,37 @@ class SACSection:
             values["target_entropy"] = self.target_entropy
         return default_hyperparams(action_space, **values)
 
+    def replace(self, **changes: object) -> "SACSection":
+        """This section with `changes` (an algorithm's preset's other values kept)."""
+        return dataclasses.replace(self, **changes)
+
+    def validate(self, where: str = "sac") -> "SACSection":
+        """Raise `ValueError` with one line naming the first bad field as `{where}.{field}`:
+        sizes, then the numbers, then the structure `SACConfig.validate` checks. The buffer
+        must hold one member's update (`num_envs * rollout_steps` transitions); an
+        algorithm that shares it checks its own sizing."""
+        for name in ("num_envs", "rollout_steps", "gradient_steps", "batch_size", "buffer_size"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"{where}.{name}={getattr(self, name)} must be >= 1")
+        if self.learning_starts < 0:
+            raise ValueError(f"{where}.learning_starts={self.learning_starts} must be >= 0")
+        per_update = self.num_envs * self.rollout_steps
+        if self.buffer_size < per_update:
+            raise ValueError(
+                f"{where}.buffer_size={self.buffer_size} is smaller than one update's {per_update} transitions"
+            )
+        for name in ("actor_lr", "critic_lr", "alpha_lr", "init_alpha", "gumbel_temperature"):
+            if not getattr(self, name) > 0:
+                raise ValueError(f"{where}.{name}={getattr(self, name)} must be > 0")
+        for name in ("gamma", "tau"):
+            if not 0.0 <= getattr(self, name) <= 1.0:
+                raise ValueError(f"{where}.{name}={getattr(self, name)} must lie in [0, 1]")
+        try:
+            self.sac_config().validate()
+        except ValueError as err:
+            raise ValueError(str(err).replace("SACConfig.", f"{where}.")) from None
+        return self
+
 
 #: `SACSection` fields copied into the static `SACConfig` (the rest are vmappable numbers).
 SAC_STRUCTURE_FIELDS: tuple[str, ...] = (

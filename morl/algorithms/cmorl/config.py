@@ -3,8 +3,8 @@
 Budget convention: every step count is **environment steps summed over all policies**
 (what the env functions are called on), evaluation episodes excluded. The run is
 
-    init stage    num_policies PPO policies x init_updates updates (evaluated every
-                  eval_interval updates into the archive)
+    init stage    pop_size PPO policies x init_updates updates (evaluated every
+                  eval_period updates into the archive)
     extension     extension_rounds rounds, each (barrier with threshold="policy") one
                   probe rollout per selected policy (n_select x batch steps: the
                   threshold's return estimate in the critic's units) and
@@ -24,7 +24,7 @@ from typing import ClassVar
 
 import numpy as np
 
-from morl.agents.ppo import config as ppo_config
+from morl.agents.ppo.config import PPOSection
 from morl.envs.defaults import env_defaults
 from morl.decomposition.weights import check_weights
 
@@ -53,25 +53,16 @@ class Budget:
     total_steps: int
 
 
-@dataclasses.dataclass(frozen=True)
-class PPOSection(ppo_config.PPOSection):
-    """The base learner (fields and meaning: `morl.agents.ppo.PPOSection`), plus
-    `max_eval_steps` (evaluation episodes stop there).
-    Defaults: the C-MORL public code (lr 3e-4, gamma 0.995, GAE 0.95, clip 0.2, 10 epochs,
-    32 minibatches, grad-norm 0.5, 64-64 tanh, no entropy bonus), with a smaller rollout
-    (8 envs x 128 steps instead of 8 x 512) so the discrete benchmarks' budgets hold
-    several rounds. `lr_schedule` / `ent_schedule` "linear" decay the learning rate /
-    entropy bonus to 0 over the init stage; the extension stage runs at the constant
-    learning rate (see `CMORLConfig.extension_learning_rate`) and, with
-    `ent_schedule="linear"`, without an entropy bonus (where the schedule ended)."""
-
-    num_envs: int = 8
-    num_epochs: int = 10
-    num_minibatches: int = 32
-    learning_rate: float = 3e-4
-    gamma: float = 0.995
-    ent_coef: float = 0.0
-    max_eval_steps: int = 1000
+#: C-MORL's PPO preset (the default of `CMORLConfig.ppo`; fields and meaning:
+#: `morl.agents.ppo.PPOSection`): the C-MORL public code's numbers (lr 3e-4, gamma 0.995,
+#: GAE 0.95, clip 0.2, 10 epochs, 32 minibatches, grad-norm 0.5, 64-64 tanh, no entropy
+#: bonus) with a smaller rollout (8 envs x 128 steps instead of 8 x 512) so the discrete
+#: benchmarks' budgets hold several rounds; every other field the learner's default.
+#: `lr_schedule` / `ent_schedule` "linear" decay the learning rate / entropy bonus to 0
+#: over the init stage; the extension stage runs at the constant learning rate (see
+#: `CMORLConfig.extension_learning_rate`) and, with `ent_schedule="linear"`, without an
+#: entropy bonus (where the schedule ended). Change it with `CMORL_PPO.replace(...)`.
+CMORL_PPO = PPOSection(num_envs=8, num_epochs=10, num_minibatches=32, learning_rate=3e-4, gamma=0.995, ent_coef=0.0)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -83,16 +74,17 @@ class CMORLConfig:
       reference (length m; None: the field's convention `morl.envs.defaults.ENV_DEFAULTS`);
       archive points must dominate
       it strictly. `eval_gamma`: discount of the evaluated returns (the archive's units).
-    - `num_policies` (M) weight vectors from `init_weights` ("uniform": M evenly spread
+    - `pop_size` (M) weight vectors from `init_weights` ("uniform": M evenly spread
       on the simplex, `morl.decomposition.weights.uniform_weights`, the grid; "onehot":
       the corners, M must equal m, the paper's choice for many objectives; or the M
       vectors themselves, a tuple of M tuples of length m on the simplex). Trained at
       once on `w . A`.
     - `init_steps` / `total_steps`: nominal T_init / T (see the module docstring).
-    - `eval_interval`: PPO updates between evaluations in the init stage;
-      `eval_episodes` deterministic episodes per evaluation (the PPO config's
-      `eval_gamma` is overridden with the top-level one). `buffer_size`: archive
-      capacity (crowding-distance eviction).
+    - `eval_period`: PPO updates between evaluations in the init stage;
+      `eval_episodes` deterministic episodes per evaluation, each stopped after
+      `max_eval_steps` steps (the PPO config's `eval_gamma` is overridden with the
+      top-level one). `archive_capacity`: the archive's capacity (crowding-distance
+      eviction).
     - `total_steps` budget: see the module docstring (the threshold probe rollouts count).
     - Extension: `beta` (constraint level), `barrier_t` (log-barrier temperature t),
       `extension_updates` PPO updates per round, `n_select` policies per round
@@ -109,18 +101,30 @@ class CMORLConfig:
     - `extension_optimizer`: an extension problem starts Adam from zero moments ("reset")
       or from the selected policy's archived moments ("inherit", as the public code, whose
       PGMORL `Sample` carries the optimiser state over to the copy).
-    - `extension_eval_interval`: None (the paper): an extension problem is evaluated and
+    - `extension_eval_period`: None (the paper): an extension problem is evaluated and
       offered to the archive once, after its `extension_updates` updates; k (a divisor of
       `extension_updates`): after every k updates (each snapshot a candidate, as the init
       stage's periodic evaluations are). Evaluation episodes are not budget steps.
-    - `ppo`: the base learner (`PPOSection`); `extension_learning_rate` replaces its
-      learning rate in the extension stage (None: the same; the extension always uses a
-      constant rate).
+    - `ppo`: the base learner (`morl.agents.ppo.PPOSection`, preset `CMORL_PPO`);
+      `extension_learning_rate` replaces its learning rate in the extension stage (None:
+      the same; the extension always uses a constant rate).
+
+    Renamed keys (`renamed`; the old ones are read for one more release with a warning):
+    `num_policies` -> `pop_size`, `eval_interval` -> `eval_period`,
+    `extension_eval_interval` -> `extension_eval_period`, `buffer_size` ->
+    `archive_capacity`, `ppo.max_eval_steps` -> `max_eval_steps` (docs/glossary.md).
     """
 
     vmappable: ClassVar[tuple[str, ...]] = (
         "beta", "barrier_t", "lagrange_lr", "ppo.learning_rate", "ppo.ent_coef", "ppo.clip_eps",
     )
+    renamed: ClassVar[dict[str, str]] = {
+        "num_policies": "pop_size",
+        "eval_interval": "eval_period",
+        "extension_eval_interval": "extension_eval_period",
+        "buffer_size": "archive_capacity",
+        "ppo.max_eval_steps": "max_eval_steps",
+    }
 
     env: str = "deep-sea-treasure-v0"
     env_kwargs: tuple[str, ...] = ()
@@ -128,11 +132,12 @@ class CMORLConfig:
     ref_point: tuple[float, ...] | None = None
     eval_gamma: float = 0.99
     init_steps: int = 200_000
-    num_policies: int = 6
+    pop_size: int = 6
     init_weights: str | tuple[tuple[float, ...], ...] = "uniform"
-    eval_interval: int = 10
+    eval_period: int = 10
     eval_episodes: int = 1
-    buffer_size: int = 200
+    max_eval_steps: int = 1000
+    archive_capacity: int = 200
     beta: float = 0.9
     barrier_t: float = 20.0
     barrier_eps: float = 1e-3
@@ -144,8 +149,8 @@ class CMORLConfig:
     lagrange_lr: float = 0.05
     extension_learning_rate: float | None = None
     extension_optimizer: str = "reset"
-    extension_eval_interval: int | None = None
-    ppo: PPOSection = PPOSection()
+    extension_eval_period: int | None = None
+    ppo: PPOSection = CMORL_PPO
 
     def __post_init__(self) -> None:
         if self.ref_point is not None:
@@ -156,18 +161,18 @@ class CMORLConfig:
             value = getattr(self, name)
             if not (isinstance(value, (int, float)) and math.isfinite(value) and value > 0):
                 raise ValueError(f"CMORLConfig.{name}={value!r} must be a positive finite number")
-        for name in ("total_steps", "init_steps", "num_policies", "eval_interval", "eval_episodes", "buffer_size",
-                     "extension_updates"):
+        for name in ("total_steps", "init_steps", "pop_size", "eval_period", "eval_episodes", "max_eval_steps",
+                     "archive_capacity", "extension_updates"):
             value = getattr(self, name)
             if not isinstance(value, (int, np.integer)) or isinstance(value, bool) or value < 1:
                 raise ValueError(f"CMORLConfig.{name}={value!r} must be a positive int")
-        interval = self.extension_eval_interval
+        interval = self.extension_eval_period
         if interval is not None and (
             not isinstance(interval, (int, np.integer)) or isinstance(interval, bool) or interval < 1
             or self.extension_updates % interval != 0
         ):
             raise ValueError(
-                f"CMORLConfig.extension_eval_interval={interval!r} must be None or a positive divisor of "
+                f"CMORLConfig.extension_eval_period={interval!r} must be None or a positive divisor of "
                 f"extension_updates={self.extension_updates}"
             )
         if self.n_select is not None and (not isinstance(self.n_select, (int, np.integer)) or self.n_select < 1):
@@ -202,9 +207,9 @@ class CMORLConfig:
                 )
         else:
             weights = check_weights(self.init_weights, name="CMORLConfig.init_weights")
-            if len(weights) != self.num_policies:
+            if len(weights) != self.pop_size:
                 raise ValueError(
-                    f"CMORLConfig.init_weights gives {len(weights)} vectors; num_policies={self.num_policies}"
+                    f"CMORLConfig.init_weights gives {len(weights)} vectors; pop_size={self.pop_size}"
                 )
             object.__setattr__(self, "init_weights", tuple(tuple(float(v) for v in row) for row in weights))
         if not isinstance(self.ppo, PPOSection):
@@ -212,10 +217,9 @@ class CMORLConfig:
         if self.extension_learning_rate is not None and not self.extension_learning_rate > 0:
             raise ValueError(f"CMORLConfig.extension_learning_rate={self.extension_learning_rate!r} must be positive")
         try:
-            self.ppo.ppo_config(self.eval_gamma, self.ppo.max_eval_steps, 1)
-            self.ppo.hyperparams().validate()
+            self.ppo.validate("ppo")
         except ValueError as err:
-            raise ValueError(f"CMORLConfig.ppo: {err}") from None
+            raise ValueError(f"CMORLConfig.{err}") from None
 
     @property
     def reference(self) -> tuple[float, ...]:
@@ -241,9 +245,9 @@ class CMORLConfig:
                 f"CMORLConfig.init_weights has vectors of length {len(self.init_weights[0])}; "
                 f"{self.env} has {reward_dim} objectives"
             )
-        if self.init_weights == "onehot" and self.num_policies != reward_dim:
+        if self.init_weights == "onehot" and self.pop_size != reward_dim:
             raise ValueError(
-                f"CMORLConfig.num_policies={self.num_policies} must equal the {reward_dim} objectives "
+                f"CMORLConfig.pop_size={self.pop_size} must equal the {reward_dim} objectives "
                 "with init_weights='onehot'"
             )
 
@@ -264,15 +268,15 @@ class CMORLConfig:
         self.check_objectives(reward_dim)
         batch = self.ppo.num_envs * self.ppo.num_steps
         n_select = self.resolved_n_select(reward_dim)
-        init_chunks = self.init_steps // (self.num_policies * batch * self.eval_interval)
+        init_chunks = self.init_steps // (self.pop_size * batch * self.eval_period)
         if init_chunks < 1:
-            need = self.num_policies * batch * self.eval_interval
+            need = self.pop_size * batch * self.eval_period
             raise ValueError(
                 f"CMORLConfig.init_steps={self.init_steps} is below one evaluation interval "
-                f"({self.num_policies} policies x {self.eval_interval} updates x {batch} steps = {need})"
+                f"({self.pop_size} policies x {self.eval_period} updates x {batch} steps = {need})"
             )
-        init_updates = init_chunks * self.eval_interval
-        init_spent = init_updates * self.num_policies * batch
+        init_updates = init_chunks * self.eval_period
+        init_spent = init_updates * self.pop_size * batch
         problems = n_select * reward_dim
         probes = n_select if self.uses_probe else 0
         round_steps = (problems * self.extension_updates + probes) * batch

@@ -7,13 +7,13 @@
     front = trainer.front(state)
 
 The run is a fixed sequence of chunks (`CMORLConfig.budget`), each one jitted program:
-- `budget.init_chunks` **init chunks**: `eval_interval` PPO updates of the `M` policies
+- `budget.init_chunks` **init chunks**: `eval_period` PPO updates of the `M` policies
   (vmapped), then a deterministic evaluation of all `M` into the archive.
 - `budget.extension_rounds` **extension rounds**: select `n_select` archive policies
   (`selection.select_for_extension`), build the `n_select * m` constrained problems
   (policy r, objective l) as ONE vmapped population, run `extension_updates` PPO
   updates on it (with the constrained objective of `constraints`), evaluate all of them
-  and insert them into the archive (with `extension_eval_interval=k`: after every k
+  and insert them into the archive (with `extension_eval_period=k`: after every k
   updates, each snapshot a candidate with its own member id).
 The host only picks which of the two compiled programs the next chunk is (a static
 schedule); everything else runs inside jit. Every archive entry carries its actor/critic
@@ -128,12 +128,12 @@ class CMORLTrainer:
         if config.init_weights == "onehot":
             weights = one_hot_weights(m)
         elif config.init_weights == "uniform":
-            weights = uniform_weights(m, config.num_policies)
+            weights = uniform_weights(m, config.pop_size)
         else:
             weights = np.asarray(config.init_weights)
         self.weights = jnp.asarray(weights, jnp.float32)
 
-        ppo_config = config.ppo.ppo_config(config.eval_gamma, config.ppo.max_eval_steps, self.budget.init_updates)
+        ppo_config = config.ppo.ppo_config(config.eval_gamma, config.max_eval_steps, self.budget.init_updates)
         ext_config = dataclasses.replace(ppo_config, lr_schedule="constant", ent_schedule="constant", total_updates=None)
         if config.constraint == "barrier":
             objective = constraints.log_barrier_objective(config.threshold, config.barrier_infeasible)
@@ -146,7 +146,7 @@ class CMORLTrainer:
 
         batched = num_runs is not None
         runs = jax.vmap if batched else (lambda fn: fn)
-        self.placement = parallel.placement(devices, num_runs=num_runs, population=config.num_policies)
+        self.placement = parallel.placement(devices, num_runs=num_runs, population=config.pop_size)
         self._init = parallel.jit_init(runs(self._init_one), self.placement)
         self._init_chunk = parallel.jit_step(runs(self._init_chunk_one), self.placement, donate=True)
         self._ext_round = parallel.jit_step(runs(self._ext_round_one), self.placement, donate=True)
@@ -178,7 +178,7 @@ class CMORLTrainer:
         chunk, b, c = self._chunk(state), self.budget, self.config
         init_chunks = min(chunk, b.init_chunks)
         rounds = max(chunk - b.init_chunks, 0)
-        per_init = c.num_policies * c.eval_interval * b.batch_size
+        per_init = c.pop_size * c.eval_period * b.batch_size
         per_round = b.extension_steps // b.extension_rounds
         return init_chunks * per_init + rounds * per_round
 
@@ -238,8 +238,8 @@ class CMORLTrainer:
     def _init_one(self, key: jax.Array, run: RunParams) -> CMORLState:
         c, m = self.config, self.env.reward_dim
         key, key_pop = jax.random.split(key)
-        hypers = _replicate(run.hyper, c.num_policies)
-        population = jax.vmap(self.learner.init)(jax.random.split(key_pop, c.num_policies), self.weights, hypers)
+        hypers = _replicate(run.hyper, c.pop_size)
+        population = jax.vmap(self.learner.init)(jax.random.split(key_pop, c.pop_size), self.weights, hypers)
         example = Member(
             params=_first(population.params),
             opt_state=self._archived(_first(population.opt_state)),
@@ -252,7 +252,7 @@ class CMORLTrainer:
         )
         return CMORLState(
             population=population,
-            archive=archive_init(c.buffer_size, m, example),
+            archive=archive_init(c.archive_capacity, m, example),
             rng=key,
             chunk=jnp.int32(0),
             next_member=jnp.int32(0),
@@ -273,26 +273,26 @@ class CMORLTrainer:
     def _init_chunk_one(self, state: CMORLState) -> tuple[CMORLState, dict[str, Any]]:
         c = self.config
         population, metrics = jax.lax.scan(
-            lambda pop, _: jax.vmap(self.learner.update)(pop), state.population, None, c.eval_interval
+            lambda pop, _: jax.vmap(self.learner.update)(pop), state.population, None, c.eval_period
         )
         rng, key_eval = jax.random.split(state.rng)
         returns = self._evaluate(key_eval, population.params, population.weights)
-        ids = state.next_member + jnp.arange(c.num_policies, dtype=jnp.int32)
-        minus_one = jnp.full(c.num_policies, -1, jnp.int32)
+        ids = state.next_member + jnp.arange(c.pop_size, dtype=jnp.int32)
+        minus_one = jnp.full(c.pop_size, -1, jnp.int32)
         members = Member(
             params=population.params,
             opt_state=self._archived(population.opt_state),
             shaping_state=population.shaping_state,
             weights=population.weights,
             member=ids,
-            extended=jnp.zeros(c.num_policies, bool),
+            extended=jnp.zeros(c.pop_size, bool),
             parent=minus_one,
             objective=minus_one,
         )
-        archive = self._insert(state.archive, returns, members, jnp.ones(c.num_policies, bool))
+        archive = self._insert(state.archive, returns, members, jnp.ones(c.pop_size, bool))
         new_state = state.replace(
             population=population, archive=archive, rng=rng, chunk=state.chunk + 1,
-            next_member=state.next_member + c.num_policies,
+            next_member=state.next_member + c.pop_size,
         )
         out = _scalar_metrics(metrics)
         out.update(member_returns=self._padded(returns), archive_size=jnp.sum(archive.valid), stage=jnp.int32(0))
@@ -301,7 +301,7 @@ class CMORLTrainer:
     def _padded(self, returns: jax.Array) -> jax.Array:
         """`returns [k, m]` padded with NaN rows to the fixed `[max(M, n_select * m), m]`,
         so "member_returns" has one shape in both chunk kinds (the workflow's CSV columns)."""
-        rows = max(self.config.num_policies, self.budget.problems_per_round)
+        rows = max(self.config.pop_size, self.budget.problems_per_round)
         return jnp.pad(returns, ((0, rows - returns.shape[0]), (0, 0)), constant_values=jnp.nan)
 
     def _probe(self, key: jax.Array, member: Member, hyper: PPOHyperparams) -> jax.Array:
@@ -393,17 +393,17 @@ class CMORLTrainer:
             )
             return self._insert(archive, returns, members, ok[rep]), returns
 
-        if c.extension_eval_interval is None:  # one evaluation at the end (the paper)
+        if c.extension_eval_period is None:  # one evaluation at the end (the paper)
             learners, metrics = jax.lax.scan(_update, learners, None, c.extension_updates)
             archive, returns = _offer(archive, learners, key_eval, state.next_member)
             snapshots = 1
-        else:  # an evaluation after every `extension_eval_interval` updates
-            snapshots = c.extension_updates // c.extension_eval_interval
+        else:  # an evaluation after every `extension_eval_period` updates
+            snapshots = c.extension_updates // c.extension_eval_period
 
             def _stretch(carry, xs):
                 learners, archive = carry
                 index, key = xs
-                learners, metrics = jax.lax.scan(_update, learners, None, c.extension_eval_interval)
+                learners, metrics = jax.lax.scan(_update, learners, None, c.extension_eval_period)
                 archive, returns = _offer(archive, learners, key, state.next_member + index * problems)
                 return (learners, archive), (metrics, returns)
 

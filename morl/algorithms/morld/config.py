@@ -7,7 +7,7 @@
 | weight adaptation    | `weight_adaptation`: none or psa (`psa_delta`)                  |
 | neighbourhood        | `neighborhood_size`                                             |
 | cooperation          | `cooperation`: none, transfer (parameter transfer to neighbours), shared_buffer (SAC) |
-| base learner         | `learner`: ppo or sac, with its section `ppo` / `sac` (actor kind, network, numbers) |
+| base learner         | `learner`: ppo or sac, with its section `ppo` (`MORLD_PPO`) / `sac` (actor, network, numbers) |
 | environment          | `env` (a `morl.envs` id) and `env_kwargs` ("key=value" strings)  |
 | reward shaping       | `shaping`: transform names applied in order (see `morl.shaping`) |
 | archive              | `archive_capacity`, fed every `eval_period` iterations          |
@@ -25,7 +25,7 @@ from __future__ import annotations
 import dataclasses
 from typing import ClassVar, Literal
 
-from morl.agents.ppo import config as ppo_config
+from morl.agents.ppo.config import PPOSection
 from morl.agents.sac.config import SACSection
 
 #: MORL/D's iteration counter is an int32 inside the compiled program.
@@ -34,17 +34,12 @@ MAX_ITERATIONS = 2**31 - 1
 SCALARIZATIONS = ("weighted_sum", "tchebycheff", "augmented_tchebycheff", "pbi", "smooth_tchebycheff")
 
 
-@dataclasses.dataclass(frozen=True)
-class PPOSection(ppo_config.PPOSection):
-    """The base learner's settings (PPO; fields and meaning: `morl.agents.ppo.PPOSection`).
-    MORL/D's defaults: 8 envs x 64 steps per member and update, Adam 1e-3, entropy bonus
-    0.05, per-objective return normalisation. Numbers may vary per member (vmappable)."""
-
-    num_envs: int = 8
-    num_steps: int = 64
-    normalize_returns: bool = True
-    learning_rate: float = 1e-3
-    ent_coef: float = 0.05
+#: MORL/D's PPO preset (the default of `MORLDConfig.ppo`; fields and meaning:
+#: `morl.agents.ppo.PPOSection`): 8 envs x 64 steps per member and update, Adam 1e-3,
+#: entropy bonus 0.05, per-objective return normalisation; every other field the
+#: learner's default. Numbers may vary per member (vmappable). Change it with
+#: `MORLD_PPO.replace(num_envs=4)` in Python, `ppo: {num_envs: 4}` in YAML.
+MORLD_PPO = PPOSection(num_envs=8, num_steps=64, normalize_returns=True, learning_rate=1e-3, ent_coef=0.05)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -76,7 +71,7 @@ class MORLDConfig:
     archive_capacity: int = 64
     chunk_iterations: int = 10
     learner: Literal["ppo", "sac"] = "ppo"
-    ppo: PPOSection = PPOSection()
+    ppo: PPOSection = MORLD_PPO
     sac: SACSection = SACSection()
 
     vmappable: ClassVar[tuple[str, ...]] = (
@@ -182,40 +177,25 @@ class MORLDConfig:
         return warnings
 
     def _validate_learner(self) -> None:
-        """The chosen learner's section: sizes first (the budget divides by them), then numbers."""
+        """The PPO section (sizes first: the budget divides by them, then numbers)."""
         if self.learner == "ppo":
             try:
-                self.ppo.ppo_config(self.eval_gamma, self.max_eval_steps, 1)
-                self.ppo.hyperparams().validate()
+                self.ppo.validate("ppo")
             except ValueError as err:
-                message = str(err).replace("PPOConfig: ", "ppo: ").replace("PPOConfig.", "ppo.")
-                message = message.replace("PPOHyperparams.", "ppo.")
-                for name in ("eval_gamma", "max_eval_steps"):  # MORL/D's own fields, passed into PPOConfig
-                    message = message.replace(f"ppo.{name}", name)
-                raise ValueError(f"MORLDConfig: {message}") from None
+                raise ValueError(f"MORLDConfig: {err}") from None
 
     def _sac_checks(self) -> list[tuple[bool, str]]:
-        sac = self.sac
-        shared = self.cooperation == "shared_buffer"
-        per_iteration = sac.num_envs * sac.rollout_steps * (self.pop_size if shared else 1)
-        checks = [
-            (getattr(sac, name) >= 1, f"sac.{name}={getattr(sac, name)} must be >= 1")
-            for name in ("num_envs", "rollout_steps", "gradient_steps", "batch_size", "buffer_size")
-        ]
-        checks += [
-            (sac.learning_starts >= 0, f"sac.learning_starts={sac.learning_starts} must be >= 0"),
+        """The SAC section's own checks, then MORL/D's: a shared buffer holds the whole
+        population's transitions of one iteration."""
+        try:
+            self.sac.validate("sac")
+        except ValueError as err:
+            return [(False, str(err))]
+        per_iteration = self.sac.num_envs * self.sac.rollout_steps * self.pop_size
+        return [
             (
-                sac.buffer_size >= per_iteration,
-                f"sac.buffer_size={sac.buffer_size} is smaller than one iteration's {per_iteration} transitions"
-                + (" (the whole population writes into the shared buffer)" if shared else ""),
-            ),
+                self.cooperation != "shared_buffer" or self.sac.buffer_size >= per_iteration,
+                f"sac.buffer_size={self.sac.buffer_size} is smaller than one iteration's {per_iteration} transitions "
+                "(the whole population writes into the shared buffer)",
+            )
         ]
-        checks += [
-            (getattr(sac, name) > 0, f"sac.{name}={getattr(sac, name)} must be > 0")
-            for name in ("actor_lr", "critic_lr", "alpha_lr", "init_alpha", "gumbel_temperature")
-        ]
-        checks += [
-            (0.0 <= getattr(sac, name) <= 1.0, f"sac.{name}={getattr(sac, name)} must lie in [0, 1]")
-            for name in ("gamma", "tau")
-        ]
-        return checks
