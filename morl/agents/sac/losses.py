@@ -9,6 +9,9 @@ Critic target (a vector, one entry per objective):
     a' ~ pi(.|s'),  j* = argmin_j s(Qbar_j(s', a'))          (twin chosen on the scalarised value)
     y  = r + gamma (1 - terminated) (Qbar_j*(s', a') - alpha log pi(a'|s') 1)
 
+(`SACNetworks.elementwise_min=True`: `min_j Qbar_j` per objective instead of the twin with
+the lower scalarised value, as CAPQL does; `sQ` below is then `s(min_j Q_j)`.)
+
 where `log pi` is the policy's own (mixture) log-density; the entropy bonus is added to
 every objective, so `w . y` is the usual scalar SAC target for simplex weights. The loss
 is `sum_twins mean_B sum_m (Q_j(s, a) - y)^2 / 2`. Discrete: the expectation over `a'` is
@@ -61,6 +64,7 @@ class SACNetworks:
     critic: VectorQ
     actor_kind: str  # "gaussian" | "pmoe" | "pmoe_gumbel" | "categorical"
     scalarize: Callable[[jax.Array, jax.Array, jax.Array], jax.Array]
+    elementwise_min: bool = False  # twin minimum per objective (CAPQL) instead of on s(Q)
 
     @property
     def discrete(self) -> bool:
@@ -78,10 +82,18 @@ def policy_action(nets: SACNetworks, key: jax.Array, actor_out: Any) -> jax.Arra
 
 def _min_twin(nets: SACNetworks, q: jax.Array, weights: jax.Array, ideal: jax.Array) -> tuple[jax.Array, jax.Array]:
     """`q: [2, ..., m]` -> (the vector of the twin with the lower scalarised value `[..., m]`,
-    that value `[...]`)."""
+    that value `[...]`); with `nets.elementwise_min`, the per-objective minimum and its score."""
+    if nets.elementwise_min:
+        lowest = jnp.min(q, axis=0)
+        return lowest, nets.scalarize(lowest, weights, ideal)
     scores = nets.scalarize(q, weights, ideal)
     lower = scores[1] < scores[0]
     return jnp.where(lower[..., None], q[1], q[0]), jnp.minimum(scores[0], scores[1])
+
+
+def _per_action(weights: jax.Array) -> jax.Array:
+    """Weights `[..., m]` (one, or one per batch row) broadcastable against `[..., n, m]`."""
+    return jnp.expand_dims(weights, -2)
 
 
 def critic_loss(
@@ -101,7 +113,7 @@ def critic_loss(
     if nets.discrete:
         log_pi = actor_next.log_probs()  # [B, n]
         q_next = apply_twin(nets.critic, target_params, batch.next_obs, None, weights)  # [2, B, n, m]
-        q_next, _ = _min_twin(nets, q_next, weights, ideal)
+        q_next, _ = _min_twin(nets, q_next, _per_action(weights), ideal)
         soft = q_next - alpha * log_pi[..., None]
         next_value = jnp.sum(jnp.exp(log_pi)[..., None] * soft, axis=-2)  # [B, m]
     else:
@@ -139,7 +151,7 @@ def actor_loss(
         log_pi = out.log_probs()  # [B, n]
         pi = jnp.exp(log_pi)
         q = apply_twin(nets.critic, critic_params, batch_obs, None, weights)
-        _, sq = _min_twin(nets, q, weights, ideal)  # [B, n]
+        _, sq = _min_twin(nets, q, _per_action(weights), ideal)  # [B, n]
         loss = jnp.mean(jnp.sum(pi * (alpha * log_pi - sq), axis=-1))
         entropy = -jnp.sum(pi * log_pi, axis=-1)
         return loss, {"actor_loss": loss, "entropy": jnp.mean(entropy), "q_value": jnp.mean(jnp.sum(pi * sq, -1))}

@@ -15,6 +15,11 @@ so each member scores them under its own weight). `make_train(num_updates)` give
 `train(key, weights, hyper) -> (state, metrics)`: init and a `lax.scan` of updates, one
 compile for the whole run.
 
+Fixed temperature: `alpha_lr = 0` keeps alpha at `init_alpha` (Adam's step is scaled by
+0). One network for all weights: `make(...)._replace(batch_weights=sampler)` draws a
+weight per replayed transition for the losses (`state.weights` may then be `[num_envs,
+m]`, one weight per env for acting).
+
 Conventions: actions are learned in `(-1, 1)^A` (tanh-squashed) and mapped affinely onto
 the env's Box; metrics report the env's unshaped vector returns; the shaping transform
 (one state per member, batch `[num_envs]`) shapes the rewards stored in the buffer.
@@ -82,6 +87,9 @@ class SAC(NamedTuple):
     shaping: RewardTransform
     nets: losses.SACNetworks
     max_episode_steps: int
+    batch_weights: Any = None  # None, or `(key, batch_size) -> [batch_size, m]`: a fresh
+    # weight per replayed transition instead of `state.weights` (one network for all
+    # weights, e.g. CAPQL); the actor and critics must then be weight-conditioned
 
     # --- construction ---------------------------------------------------------------
     @property
@@ -224,22 +232,25 @@ class SAC(NamedTuple):
         hyper, nets = state.hyper, self.nets
         key, k_batch, k_critic, k_actor = jax.random.split(state.key, 4)
         batch = sample(buffer, k_batch, self.config.batch_size)
+        weights = state.weights
+        if self.batch_weights is not None:
+            weights = self.batch_weights(jax.random.fold_in(k_batch, 1), self.config.batch_size)
         ideal = state.ideal
         if self.scalarization.name != "weighted_sum":
             action = None if nets.discrete else batch.action
-            q_now = apply_twin(nets.critic, state.critic_params, batch.obs, action, state.weights)
+            q_now = apply_twin(nets.critic, state.critic_params, batch.obs, action, weights)
             ideal = jnp.maximum(ideal, jnp.max(q_now.reshape(-1, self.reward_dim), axis=0))
         z_star = ideal + self.config.ideal_offset
         alpha = jnp.exp(state.log_alpha)
 
         critic_grads, critic_aux = jax.grad(losses.critic_loss, argnums=1, has_aux=True)(
             nets, state.critic_params, state.target_params, state.actor_params, batch,
-            state.weights, z_star, alpha, hyper.gamma, k_critic,
+            weights, z_star, alpha, hyper.gamma, k_critic,
         )
         critic_params, critic_opt = _adam_step(state.critic_params, state.critic_opt, critic_grads, hyper.critic_lr)
 
         actor_grads, actor_aux = jax.grad(losses.actor_loss, argnums=1, has_aux=True)(
-            nets, state.actor_params, critic_params, batch.obs, state.weights, z_star, alpha,
+            nets, state.actor_params, critic_params, batch.obs, weights, z_star, alpha,
             hyper.gumbel_temperature, k_actor,
         )
         actor_params, actor_opt = _adam_step(state.actor_params, state.actor_opt, actor_grads, hyper.actor_lr)
@@ -381,10 +392,12 @@ def _check_hyper(hyper: SACHyperparams) -> None:
         raise TypeError(f"hyper must be SACHyperparams (see default_hyperparams), got {type(hyper).__name__}")
     if not _is_concrete(hyper):
         return
-    for name in ("actor_lr", "critic_lr", "alpha_lr", "init_alpha", "gumbel_temperature"):
+    for name in ("actor_lr", "critic_lr", "init_alpha", "gumbel_temperature"):
         value = np.asarray(getattr(hyper, name))
         if np.any(~(value > 0)):
             raise ValueError(f"SACHyperparams.{name}={value} must be > 0")
+    if np.any(~(np.asarray(hyper.alpha_lr) >= 0)):  # 0: the temperature stays at init_alpha
+        raise ValueError(f"SACHyperparams.alpha_lr={np.asarray(hyper.alpha_lr)} must be >= 0")
     for name in ("gamma", "tau"):
         value = np.asarray(getattr(hyper, name))
         if np.any(~((value >= 0) & (value <= 1))):
