@@ -413,7 +413,7 @@ def parser() -> argparse.ArgumentParser:
         help="override any config field (repeatable; --print-config lists them). KEY is dotted "
         "(ppo.learning_rate, log.checkpoint_every; a first part that is not an experiment key means algo.). "
         "VALUE is parsed by the field's type: 1e-3, true, null; a list: 0,-25 or [0,-25]; a list of lists "
-        "in brackets: init_weights=[[1,0],[0.5,0.5],[0,1]]; a grid: grid.ppo.learning_rate=[1e-3,3e-4]",
+        "in brackets: weight_init=[[1,0],[0.5,0.5],[0,1]]; a grid: grid.ppo.learning_rate=[1e-3,3e-4]",
     )
     train.add_argument(
         "--out", help="run directory (default runs/<algorithm>-<env>-<time>); locked while a process writes it"

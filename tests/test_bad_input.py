@@ -94,9 +94,9 @@ VALUES = {
     ),
     "cmorl-no-round": ([*TINY_CMORL, "--steps", "5000", "--set", "init_steps=1000"], "extension round"),
     "cmorl-weights-off-simplex": (
-        [*TINY_CMORL, "--set", "init_weights=[[1,0],[0.5,0.6]]"], "init_weights[1] = [0.5, 0.6] is not on the simplex"
+        [*TINY_CMORL, "--set", "weight_init=[[1,0],[0.5,0.6]]"], "weight_init[1] = [0.5, 0.6] is not on the simplex"
     ),
-    "cmorl-weights-dimension": ([*TINY_CMORL, "--set", "init_weights=[[1,0,0],[0,1,0]]"], "vectors of length 3"),
+    "cmorl-weights-dimension": ([*TINY_CMORL, "--set", "weight_init=[[1,0,0],[0,1,0]]"], "vectors of length 3"),
     "cmorl-steps-absurd": ([*TINY_CMORL, "--steps", str(10**20)], "int32 counters hold at most 2,147,483,647"),
     "cmorl-grid-beta": ([*TINY_CMORL, "--grid", "beta=0.5,1.5"], "beta=[0.5, 1.5]"),
 }  # fmt: skip
@@ -257,21 +257,21 @@ def test_bad_n_trials_flag(refused, tmp_path):
 def test_cmorl_weights_and_lists_through_set(capsys):
     import yaml
 
-    argv = ["train", "cmorl", "--set", "pop_size=3", "--set", "init_weights=[[1,0],[0.5,0.5],[0,1]]"]
+    argv = ["train", "cmorl", "--set", "pop_size=3", "--set", "weight_init=[[1,0],[0.5,0.5],[0,1]]"]
     argv += ["--set", "ref_point=(0,-25)", "--set", "ppo.hidden_sizes=[32,32]", "--print-config"]
     assert cli.main(argv) == 0
     algo = yaml.safe_load(capsys.readouterr().out)["algo"]
-    assert algo["init_weights"] == [[1.0, 0.0], [0.5, 0.5], [0.0, 1.0]]
+    assert algo["weight_init"] == [[1.0, 0.0], [0.5, 0.5], [0.0, 1.0]]
     assert algo["ref_point"] == [0.0, -25.0] and algo["ppo"]["hidden_sizes"] == [32, 32]
-    assert cli.main(["train", "cmorl", "--set", "init_weights=onehot", "--print-config"]) == 0
-    assert yaml.safe_load(capsys.readouterr().out)["algo"]["init_weights"] == "onehot"
+    assert cli.main(["train", "cmorl", "--set", "weight_init=onehot", "--print-config"]) == 0
+    assert yaml.safe_load(capsys.readouterr().out)["algo"]["weight_init"] == "onehot"
 
 
 def test_help_documents_the_value_syntax(capsys):
     with pytest.raises(SystemExit):
         cli.main(["train", "--help"])
     text = " ".join(capsys.readouterr().out.split())
-    assert "init_weights=[[1,0],[0.5,0.5],[0,1]]" in text and "0,-25 or [0,-25]" in text
+    assert "weight_init=[[1,0],[0.5,0.5],[0,1]]" in text and "0,-25 or [0,-25]" in text
 
 
 @pytest.mark.parametrize(

@@ -116,11 +116,11 @@ def test_every_field_is_reachable_through_set(algorithm):
 
 
 def test_lists_of_lists_and_bracketed_lists_through_set():
-    exp = build({"algorithm": "cmorl"}, [("pop_size", "2"), ("init_weights", "[[1,0],[0.5,0.5]]")])
-    assert exp.algo.init_weights == ((1.0, 0.0), (0.5, 0.5))
+    exp = build({"algorithm": "cmorl"}, [("pop_size", "2"), ("weight_init", "[[1,0],[0.5,0.5]]")])
+    assert exp.algo.weight_init == ((1.0, 0.0), (0.5, 0.5))
     exp = build({"algorithm": "fake"}, [("ref_point", "(0,-25)"), ("grid.step_size", "[0.1,0.2]")])
     assert exp.algo.ref_point == (0.0, -25.0) and exp.grid == {"step_size": (0.1, 0.2)}
-    assert build({"algorithm": "cmorl"}, [("init_weights", "onehot")]).algo.init_weights == "onehot"
+    assert build({"algorithm": "cmorl"}, [("weight_init", "onehot")]).algo.weight_init == "onehot"
 
 
 def test_algorithm_presets_are_the_section_defaults():
@@ -147,10 +147,10 @@ def test_renamed_keys_still_load_with_a_one_line_warning(tmp_path):
         algo = build(config.load_file(path)).algo
     messages = [str(w.message) for w in caught]
     assert "config key 'algo.ppo.max_eval_steps' is deprecated, use 'algo.max_eval_steps'" in messages[-1]
-    assert all("\n" not in m for m in messages) and len(messages) == 5
+    assert all("\n" not in m for m in messages) and len(messages) == 6
     assert (algo.pop_size, algo.eval_period, algo.archive_capacity, algo.extension_eval_period) == (2, 3, 50, 2)
     assert (algo.max_eval_steps, algo.ppo.num_steps, algo.ppo.num_epochs) == (300, 32, 10)
-    renamed = {"pop_size": 2, "init_weights": [[1.0, 0.0], [0.0, 1.0]], "eval_period": 3, "archive_capacity": 50,
+    renamed = {"pop_size": 2, "weight_init": [[1.0, 0.0], [0.0, 1.0]], "eval_period": 3, "archive_capacity": 50,
                "extension_updates": 4, "extension_eval_period": 2, "max_eval_steps": 300, "ppo": {"num_steps": 32}}
     assert build({"algorithm": "cmorl", "algo": renamed}).algo == algo
 

@@ -98,7 +98,7 @@ SMALL = MORLDConfig(
 )
 TINY = CMORLConfig(
     env="deep-sea-treasure-concave-v0", total_steps=24_000, init_steps=16_000, pop_size=2,
-    init_weights="onehot", beta=0.5, eval_period=5, n_select=2, extension_updates=5, archive_capacity=16,
+    weight_init="onehot", beta=0.5, eval_period=5, n_select=2, extension_updates=5, archive_capacity=16,
     ppo=CMORL_PPO.replace(num_envs=8, num_steps=32, num_epochs=2, num_minibatches=2, learning_rate=1e-3, ent_coef=0.05,
                           hidden_sizes=(16, 16)),
 )

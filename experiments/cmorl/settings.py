@@ -103,7 +103,7 @@ SETTINGS: dict[str, CMORLConfig] = {
     ),
     "fruit-tree-v0": CMORLConfig(
         env="fruit-tree-v0", total_steps=500_000, init_steps=100_000, ref_point=(-1.0,) * 6, eval_gamma=0.99,
-        pop_size=6, init_weights="onehot", eval_period=10, extension_updates=10, max_eval_steps=500, ppo=SMALL,
+        pop_size=6, weight_init="onehot", eval_period=10, extension_updates=10, max_eval_steps=500, ppo=SMALL,
     ),
     "resource-gathering-v0": CMORLConfig(
         env="resource-gathering-v0", total_steps=500_000, init_steps=200_000, ref_point=(-1.0, -1.0, -1.0),
@@ -111,7 +111,7 @@ SETTINGS: dict[str, CMORLConfig] = {
     ),
     "minecart-v0": CMORLConfig(
         env="minecart-v0", total_steps=500_000, init_steps=200_000, ref_point=(-1.0, -1.0, -200.0), eval_gamma=0.98,
-        pop_size=3, init_weights=((1.0, 0.0, 0.0), (0.0, 1.0, 0.0), (0.5, 0.5, 0.0)), eval_period=1,
+        pop_size=3, weight_init=((1.0, 0.0, 0.0), (0.0, 1.0, 0.0), (0.5, 0.5, 0.0)), eval_period=1,
         eval_episodes=4, extension_updates=5, extension_optimizer="inherit", extension_eval_period=1,
         max_eval_steps=500, ppo=LONG_EXPLORE,
     ),

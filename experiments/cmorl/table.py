@@ -186,8 +186,8 @@ def main() -> None:
         "|---|---|---|---|---|---|",
     ]
     for env, c in SETTINGS.items():
-        weights = c.init_weights if isinstance(c.init_weights, str) else " / ".join(
-            ",".join(f"{v:g}" for v in w) for w in c.init_weights)
+        weights = c.weight_init if isinstance(c.weight_init, str) else " / ".join(
+            ",".join(f"{v:g}" for v in w) for w in c.weight_init)
         lines.append(f"| {env} | {c.total_steps:,} | {c.init_steps:,} | {c.pop_size} ({weights}) | "
                      f"{tuple(c.reference)} | {c.eval_gamma} |")
     timing = sorted((HERE / "timing").glob("*.json"))

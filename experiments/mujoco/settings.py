@@ -1,5 +1,6 @@
 """The published MO-MuJoCo table's settings (C-MORL, Liu et al., ICLR 2025) for C-MORL
-and, at the same budgets, MORL/D with a PPO and a SAC learner.
+and, at the same budgets, MORL/D with a PPO and a SAC learner and PGMORL (the table's
+published comparison row).
 
 Read from the public code (RuohLiuq/C-MORL, scripts/*.py, run.py, arguments.py, mopg.py):
 - Environments: MO-Gymnasium's v4 ids, simulated here in MuJoCo C on the host
@@ -24,6 +25,13 @@ Budgets, two columns of the table:
   about 8x the stated T (Hopper-2d 12M). The published numbers come from this budget.
 MORL/D runs a population of 6 (or C-MORL's M for 3 objectives) on the same PPO, or SAC
 with its defaults, for the same total env steps.
+PGMORL (Xu et al., ICML 2020; public code mit-gfx/PGMORL, scripts/*.py) runs the same
+PPO (512 steps x 8 envs) with a constant learning rate, as its code does, on the same
+total env steps: 6 tasks (15 for 3 objectives, the 0.25 grid), 7 weight candidates,
+100 performance buffers of 2 (20 lattice directions for 3 objectives), sparsity
+coefficient 1 (1e6 for 3 objectives), every update evaluated into the archive. Its
+warm-up and generation lengths keep the scripts' proportions of a policy's updates
+(200 and 40 of 976 on Hopper): `pgmorl_iterations`.
 """
 
 from __future__ import annotations
@@ -33,6 +41,7 @@ from typing import Any, NamedTuple
 
 from morl.agents.sac import SACSection
 from morl.algorithms.cmorl import CMORLConfig
+from morl.algorithms.pgmorl import PGMORL_PPO, PGMORLConfig
 from morl.algorithms.cmorl.config import CMORL_PPO as CMORL_DEFAULT_PPO
 from morl.algorithms.morld.config import MORLD_PPO as MORLD_DEFAULT_PPO
 from morl.algorithms.morld.config import MORLDConfig
@@ -109,7 +118,32 @@ MORLD_PPO = MORLD_DEFAULT_PPO.replace(
 )
 
 #: The table's rows: algorithm name -> the `morl train` algorithm it runs.
-ALGORITHMS = {"cmorl": "cmorl", "morld": "morld", "morld-sac": "morld"}
+ALGORITHMS = {"cmorl": "cmorl", "morld": "morld", "morld-sac": "morld", "pgmorl": "pgmorl"}
+
+PGMORL_MUJOCO_PPO = dataclasses.replace(PGMORL_PPO, num_envs=8, num_steps=512)
+PGMORL_WARMUP_SHARE = 200 / 976  # the Hopper script: 200 warm-up updates of 8M // 8192 = 976
+PGMORL_GENERATION_SHARE = 40 / 976  # and 40 updates per generation
+
+
+def pgmorl_iterations(updates: int) -> tuple[int, int]:
+    """`(warmup_iterations, update_iterations)` for `updates` PPO updates per policy, in
+    the public code's proportions (warm-up a whole number of generations)."""
+    generation = max(1, round(PGMORL_GENERATION_SHARE * updates))
+    return generation * max(1, round(PGMORL_WARMUP_SHARE * updates / generation)), generation
+
+
+def pgmorl_config(t: Task, total: int) -> PGMORLConfig:
+    """PGMORL's row: the public code's MuJoCo settings (see the module docstring)."""
+    m = len(t.ref_point)
+    pop = 6 if m == 2 else 15
+    warmup, generation = pgmorl_iterations(total // (pop * ROLLOUT))
+    return PGMORLConfig(
+        env=t.env_id, env_kwargs=ENV_KWARGS, total_steps=total, ref_point=t.ref_point, eval_gamma=EVAL_GAMMA,
+        pop_size=pop, warmup_iterations=warmup, update_iterations=generation, eval_period=1,
+        eval_episodes=t.eval_episodes, max_eval_steps=EPISODE_CAP, archive_capacity=200, num_weight_candidates=7,
+        delta_weight=0.2 if m == 2 else 0.25, sparsity=1.0 if m == 2 else 1e6, pbuffer_num=100 if m == 2 else 20,
+        pbuffer_size=2, ppo=PGMORL_MUJOCO_PPO,
+    )
 
 
 def fit_extension(config: CMORLConfig, reward_dim: int) -> CMORLConfig:
@@ -128,10 +162,12 @@ def config(algorithm: str, task: str, budget: str = "paper") -> Any:
     """The algorithm config of one row (`algorithm` a key of `ALGORITHMS`)."""
     t = TASKS[task]
     total, init = budget_steps(task, budget)
+    if algorithm == "pgmorl":
+        return pgmorl_config(t, total)
     if algorithm == "cmorl":
         cmorl = CMORLConfig(
             env=t.env_id, env_kwargs=ENV_KWARGS, total_steps=total, init_steps=init, ref_point=t.ref_point,
-            eval_gamma=EVAL_GAMMA, pop_size=len(t.init_weights), init_weights=t.init_weights, eval_period=10,
+            eval_gamma=EVAL_GAMMA, pop_size=len(t.init_weights), weight_init=t.init_weights, eval_period=10,
             eval_episodes=t.eval_episodes, max_eval_steps=EPISODE_CAP, extension_eval_period=1, ppo=CMORL_PPO,
         )
         return fit_extension(cmorl, len(t.ref_point))
@@ -152,9 +188,13 @@ def smoke(algorithm: str, task: str) -> Any:
     """A CPU-sized copy of a row's config (a few thousand steps; its numbers mean nothing)."""
     full = config(algorithm, task)
     m = len(full.ref_point)
+    if algorithm == "pgmorl":
+        ppo = dataclasses.replace(full.ppo, num_envs=2, num_steps=64, num_epochs=1, num_minibatches=2)
+        return dataclasses.replace(full, ppo=ppo, pop_size=m, total_steps=4 * m * 128, warmup_iterations=2,
+                                   update_iterations=1, eval_episodes=1, pbuffer_num=10 if m == 2 else 3)
     if algorithm == "cmorl":
         ppo = dataclasses.replace(full.ppo, num_envs=2, num_steps=64, num_epochs=1, num_minibatches=2)
-        small = dataclasses.replace(full, ppo=ppo, pop_size=m, init_weights="onehot", total_steps=8_000,
+        small = dataclasses.replace(full, ppo=ppo, pop_size=m, weight_init="onehot", total_steps=8_000,
                                     init_steps=1_536, eval_period=2, eval_episodes=1, n_select=1)
         return fit_extension(small, m)
     small = dict(pop_size=m, eval_period=2, eval_episodes=1, chunk_iterations=4)

@@ -47,7 +47,7 @@ def test_other_bad_values():
     with pytest.raises(ValueError, match="init_steps=10 must be smaller than total_steps=10"):
         CMORLConfig(init_steps=10, total_steps=10)
     with pytest.raises(ValueError, match="pop_size=7 must equal the 3 objectives"):
-        make_trainer(CMORLConfig(env="resource-gathering-v0", ref_point=(0, 0, 0), pop_size=7, init_weights="onehot",
+        make_trainer(CMORLConfig(env="resource-gathering-v0", ref_point=(0, 0, 0), pop_size=7, weight_init="onehot",
                                  total_steps=2_000_000))
     with pytest.raises(ValueError, match="no conventional reference point"):
         make_trainer(CMORLConfig(env="mo-reacher-v5", total_steps=5_000_000))
@@ -55,18 +55,18 @@ def test_other_bad_values():
 
 def test_explicit_init_weights():
     weights = ((1, 0, 0), (0, 0.5, 0.5))
-    config = CMORLConfig(env="minecart-v0", ref_point=(-1, -1, -200), pop_size=2, init_weights=weights,
+    config = CMORLConfig(env="minecart-v0", ref_point=(-1, -1, -200), pop_size=2, weight_init=weights,
                          extension_updates=5)
     np.testing.assert_array_equal(make_trainer(config).weights, np.asarray(weights, np.float32))
-    with pytest.raises(ValueError, match="init_weights gives 1 vectors; pop_size=2"):
-        CMORLConfig(pop_size=2, init_weights=((1.0, 0.0),))
-    with pytest.raises(ValueError, match=r"init_weights\[1\] = \[0.5, 0.6\] is not on the simplex"):
-        CMORLConfig(pop_size=2, init_weights=((1, 0), (0.5, 0.6)))
-    with pytest.raises(ValueError, match="init_weights has vectors of length 2; minecart-v0 has 3"):
+    with pytest.raises(ValueError, match="weight_init gives 1 vectors; pop_size=2"):
+        CMORLConfig(pop_size=2, weight_init=((1.0, 0.0),))
+    with pytest.raises(ValueError, match=r"weight_init\[1\] = \[0.5, 0.6\] is not on the simplex"):
+        CMORLConfig(pop_size=2, weight_init=((1, 0), (0.5, 0.6)))
+    with pytest.raises(ValueError, match="weight_init has vectors of length 2; minecart-v0 has 3"):
         make_trainer(CMORLConfig(env="minecart-v0", ref_point=(-1, -1, -200), pop_size=2,
-                                 init_weights=((1, 0), (0, 1))))
-    with pytest.raises(ValueError, match="init_weights='grid'"):
-        CMORLConfig(init_weights="grid")
+                                 weight_init=((1, 0), (0, 1))))
+    with pytest.raises(ValueError, match="weight_init='grid'"):
+        CMORLConfig(weight_init="grid")
 
 
 def test_budget_by_hand():

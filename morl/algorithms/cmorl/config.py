@@ -34,7 +34,7 @@ MAX_COUNT = 2**31 - 1
 CONSTRAINTS: tuple[str, ...] = ("barrier", "lagrangian")
 INFEASIBLE: tuple[str, ...] = ("floor", "linear")
 THRESHOLDS: tuple[str, ...] = ("policy", "minibatch")
-INIT_WEIGHTS: tuple[str, ...] = ("uniform", "onehot")
+WEIGHT_INITS: tuple[str, ...] = ("uniform", "onehot")
 OPTIMIZER_STARTS: tuple[str, ...] = ("reset", "inherit")
 
 
@@ -74,7 +74,7 @@ class CMORLConfig:
       reference (length m; None: the field's convention `morl.envs.defaults.ENV_DEFAULTS`);
       archive points must dominate
       it strictly. `eval_gamma`: discount of the evaluated returns (the archive's units).
-    - `pop_size` (M) weight vectors from `init_weights` ("uniform": M evenly spread
+    - `pop_size` (M) weight vectors from `weight_init` ("uniform": M evenly spread
       on the simplex, `morl.decomposition.weights.uniform_weights`, the grid; "onehot":
       the corners, M must equal m, the paper's choice for many objectives; or the M
       vectors themselves, a tuple of M tuples of length m on the simplex). Trained at
@@ -110,7 +110,7 @@ class CMORLConfig:
       the same; the extension always uses a constant rate).
 
     Renamed keys (`renamed`; the old ones are read for one more release with a warning):
-    `num_policies` -> `pop_size`, `eval_interval` -> `eval_period`,
+    `num_policies` -> `pop_size`, `init_weights` -> `weight_init`, `eval_interval` -> `eval_period`,
     `extension_eval_interval` -> `extension_eval_period`, `buffer_size` ->
     `archive_capacity`, `ppo.max_eval_steps` -> `max_eval_steps` (docs/glossary.md).
     """
@@ -120,6 +120,7 @@ class CMORLConfig:
     )
     renamed: ClassVar[dict[str, str]] = {
         "num_policies": "pop_size",
+        "init_weights": "weight_init",
         "eval_interval": "eval_period",
         "extension_eval_interval": "extension_eval_period",
         "buffer_size": "archive_capacity",
@@ -133,7 +134,7 @@ class CMORLConfig:
     eval_gamma: float = 0.99
     init_steps: int = 200_000
     pop_size: int = 6
-    init_weights: str | tuple[tuple[float, ...], ...] = "uniform"
+    weight_init: str | tuple[tuple[float, ...], ...] = "uniform"
     eval_period: int = 10
     eval_episodes: int = 1
     max_eval_steps: int = 1000
@@ -199,19 +200,19 @@ class CMORLConfig:
             raise ValueError(
                 f"CMORLConfig.extension_optimizer={self.extension_optimizer!r}; known: {', '.join(OPTIMIZER_STARTS)}"
             )
-        if isinstance(self.init_weights, str):
-            if self.init_weights not in INIT_WEIGHTS:
+        if isinstance(self.weight_init, str):
+            if self.weight_init not in WEIGHT_INITS:
                 raise ValueError(
-                    f"CMORLConfig.init_weights={self.init_weights!r}; known: {', '.join(INIT_WEIGHTS)} "
+                    f"CMORLConfig.weight_init={self.weight_init!r}; known: {', '.join(WEIGHT_INITS)} "
                     "or a tuple of weight vectors"
                 )
         else:
-            weights = check_weights(self.init_weights, name="CMORLConfig.init_weights")
+            weights = check_weights(self.weight_init, name="CMORLConfig.weight_init")
             if len(weights) != self.pop_size:
                 raise ValueError(
-                    f"CMORLConfig.init_weights gives {len(weights)} vectors; pop_size={self.pop_size}"
+                    f"CMORLConfig.weight_init gives {len(weights)} vectors; pop_size={self.pop_size}"
                 )
-            object.__setattr__(self, "init_weights", tuple(tuple(float(v) for v in row) for row in weights))
+            object.__setattr__(self, "weight_init", tuple(tuple(float(v) for v in row) for row in weights))
         if not isinstance(self.ppo, PPOSection):
             raise TypeError(f"CMORLConfig.ppo must be a PPOSection, got {type(self.ppo).__name__}")
         if self.extension_learning_rate is not None and not self.extension_learning_rate > 0:
@@ -240,15 +241,15 @@ class CMORLConfig:
                 f"CMORLConfig.ref_point={self.reference!r} has {len(self.reference)} entries; "
                 f"{self.env} has {reward_dim} objectives"
             )
-        if not isinstance(self.init_weights, str) and len(self.init_weights[0]) != reward_dim:
+        if not isinstance(self.weight_init, str) and len(self.weight_init[0]) != reward_dim:
             raise ValueError(
-                f"CMORLConfig.init_weights has vectors of length {len(self.init_weights[0])}; "
+                f"CMORLConfig.weight_init has vectors of length {len(self.weight_init[0])}; "
                 f"{self.env} has {reward_dim} objectives"
             )
-        if self.init_weights == "onehot" and self.pop_size != reward_dim:
+        if self.weight_init == "onehot" and self.pop_size != reward_dim:
             raise ValueError(
                 f"CMORLConfig.pop_size={self.pop_size} must equal the {reward_dim} objectives "
-                "with init_weights='onehot'"
+                "with weight_init='onehot'"
             )
 
     @property

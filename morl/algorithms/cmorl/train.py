@@ -125,12 +125,12 @@ class CMORLTrainer:
         _check_hparams(self.run_params)
         if num_runs is not None:
             self.run_params = jax.tree_util.tree_map(lambda x: jnp.broadcast_to(x, (num_runs,)), self.run_params)
-        if config.init_weights == "onehot":
+        if config.weight_init == "onehot":
             weights = one_hot_weights(m)
-        elif config.init_weights == "uniform":
+        elif config.weight_init == "uniform":
             weights = uniform_weights(m, config.pop_size)
         else:
-            weights = np.asarray(config.init_weights)
+            weights = np.asarray(config.weight_init)
         self.weights = jnp.asarray(weights, jnp.float32)
 
         ppo_config = config.ppo.ppo_config(config.eval_gamma, config.max_eval_steps, self.budget.init_updates)
