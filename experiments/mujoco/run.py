@@ -63,7 +63,7 @@ def run_seed(algorithm: str, task: str, budget: str, seed: int, is_smoke: bool) 
 
     algo_config = smoke(algorithm, task) if is_smoke else config(algorithm, task, budget)
     m = len(algo_config.ref_point)
-    every = 1 if algorithm == "cmorl" else 10  # C-MORL's chunks are 10 updates; MORL/D's one iteration
+    every = 1 if algorithm in ("cmorl", "pgmorl") else 10  # chunks: C-MORL 10 updates, PGMORL a generation
     log = LogConfig(checkpoint_every=every, keep_checkpoints=2, tensorboard=False, eu_weights=EU_WEIGHTS[m])
     experiment = Experiment(algorithm=ALGORITHMS[algorithm], seed=seed, algo=algo_config, log=log)
     run_dir = (RUNS / "smoke" if is_smoke else RUNS) / f"{algorithm}__{task}__{budget}__seed{seed}"
