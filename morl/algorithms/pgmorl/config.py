@@ -131,10 +131,9 @@ class PGMORLConfig:
         if not isinstance(self.ppo, PPOSection):
             raise TypeError(f"PGMORLConfig.ppo must be a morl.agents.ppo.PPOSection, got {type(self.ppo).__name__}")
         try:
-            self.ppo.ppo_config(self.eval_gamma, self.max_eval_steps, 1)
-            self.ppo.hyperparams().validate()
+            self.ppo.validate("ppo")
         except ValueError as err:
-            raise ValueError(f"PGMORLConfig.ppo: {err}") from None
+            raise ValueError(f"PGMORLConfig.{err}") from None
 
     @property
     def reference(self) -> tuple[float, ...]:
