@@ -43,7 +43,7 @@ def test_cmorl_settings_fit_their_budget(task, budget):
     assert steps.extension_rounds >= 1
     assert steps.init_steps <= init and steps.total_steps <= total
     assert config.ref_point == (-100.0,) * len(t.ref_point)
-    assert config.eval_gamma == 0.99 and config.ppo.max_eval_steps == 500
+    assert config.eval_gamma == 0.99 and config.max_eval_steps == 500
     assert config.env_kwargs == ("max_episode_steps=500",)
 
 
