@@ -115,14 +115,46 @@ class ResourceGathering(Environment[ResourceGatheringState, ResourceGatheringPar
 
     def pareto_front(self, gamma: float = 1.0) -> np.ndarray:
         """Expected discounted returns `[n, 3]` of MO-Gymnasium's six candidate policies
-        (kill probability 0.1 per enemy visit), non-dominated ones only, rows sorted."""
-        death, gold, gem = np.eye(3) * np.array([-1.0, 1.0, 1.0])
-        candidates = [
-            gem * gamma**10,  # gem only, around the enemies
-            0.81 * (gold + gem) * gamma**12 + 0.1 * death * gamma**7 + 0.09 * death * gamma**9,
-            0.81 * gold * gamma**8 + 0.1 * death * gamma**3 + 0.09 * death * gamma**5,
-            0.9 * (gold + gem) * gamma**14 + 0.1 * death * gamma**7,
-            gold * gamma**12,  # gold only, around the enemies
-            0.9 * gold * gamma**10 + 0.1 * death * gamma**7,
+        (kill probability 0.1 per enemy visit), non-dominated ones only, rows sorted, with a
+        reward on step `t` (0-based) discounted by `gamma**t` as the evaluation does.
+
+        MO-Gymnasium's own `pareto_front(gamma)` discounts a reward received on the `k`-th
+        move by `gamma**k`, one factor of `gamma` more than its env's returns (and ours) are
+        discounted (measured by rollouts, `tests/envs/test_resource_gathering.py`); it is
+        `pareto_front_mo_gymnasium(gamma)`, equal to `gamma * pareto_front(gamma)`.
+
+        What the front is: the non-dominated expected returns of six deterministic paths
+        (Barrett & Narayanan's), not a search over all policies. It is incomplete: e.g. the
+        path home -> gem -> gold -> home around both enemies (18 moves, no risk) returns
+        `[0, gamma**17, gamma**17]`, which no listed point dominates for `gamma` < 1."""
+        return _non_dominated(_candidate_returns(gamma, first_step=0)) + 0.0  # + 0.0 turns -0.0 into 0.0
+
+    def pareto_front_mo_gymnasium(self, gamma: float = 1.0) -> np.ndarray:
+        """MO-Gymnasium's `pareto_front(gamma)` exactly (rows sorted): the same six candidates
+        discounted by `gamma**k` for a reward on move `k` (1-based), i.e. `gamma * pareto_front(gamma)`."""
+        return _non_dominated(_candidate_returns(gamma, first_step=1)) + 0.0
+
+
+def _candidate_returns(gamma: float, first_step: int) -> np.ndarray:
+    """Expected discounted returns `[6, 3]` of MO-Gymnasium's six candidate paths, a reward on
+    move `k` (1-based) discounted by `gamma**(k - 1 + first_step)`: `first_step=0` is the
+    evaluation's convention, 1 MO-Gymnasium's `pareto_front`."""
+    death, gold, gem = np.eye(3) * np.array([-1.0, 1.0, 1.0])
+
+    def at(move: int) -> float:
+        return gamma ** (move - 1 + first_step)
+
+    return np.array(
+        [
+            gem * at(10),  # gem only, around the enemies: home on move 10
+            # gem, then E2 (move 7), gold, E1 (move 9), home (move 12)
+            0.81 * (gold + gem) * at(12) + 0.1 * death * at(7) + 0.09 * death * at(9),
+            # gold through E1 both ways (moves 3 and 5), home on move 8
+            0.81 * gold * at(8) + 0.1 * death * at(3) + 0.09 * death * at(5),
+            # gem, then E2 (move 7), gold, home around E1 (move 14)
+            0.9 * (gold + gem) * at(14) + 0.1 * death * at(7),
+            gold * at(12),  # gold only, around the enemies: home on move 12
+            # gold around the enemies, back through E1 (move 7), home on move 10
+            0.9 * gold * at(10) + 0.1 * death * at(7),
         ]
-        return _non_dominated(np.array(candidates)) + 0.0  # + 0.0 turns -0.0 into 0.0
+    )
