@@ -25,6 +25,7 @@ _BUILTIN = {
     "envelope": "morl.algorithms.envelope",
     "pcn": "morl.algorithms.pcn",
     "gpi-ls": "morl.algorithms.gpi_ls",
+    "linear": "morl.algorithms.linear",
     "pgmorl": "morl.algorithms.pgmorl",
     "capql": "morl.algorithms.capql",
     "conditioned-ppo": "morl.algorithms.conditioned_ppo",
