@@ -59,9 +59,9 @@ class SACConfig:
         """Raise `ValueError` naming the first bad field."""
         for name in ("num_envs", "rollout_steps", "gradient_steps", "batch_size", "buffer_size"):
             if int(getattr(self, name)) < 1:
-                raise ValueError(f"SACConfig.{name} must be >= 1, got {getattr(self, name)}")
+                raise ValueError(f"SACConfig.{name}={getattr(self, name)} must be >= 1")
         if self.learning_starts < 0:
-            raise ValueError(f"SACConfig.learning_starts must be >= 0, got {self.learning_starts}")
+            raise ValueError(f"SACConfig.learning_starts={self.learning_starts} must be >= 0")
         if self.num_envs * self.rollout_steps > self.buffer_size:
             raise ValueError(
                 f"SACConfig.buffer_size={self.buffer_size} is smaller than one update's "
@@ -183,29 +183,19 @@ class SACSection:
 
     def validate(self, where: str = "sac") -> "SACSection":
         """Raise `ValueError` with one line naming the first bad field as `{where}.{field}`:
-        sizes, then the numbers, then the structure `SACConfig.validate` checks. The buffer
-        must hold one member's update (`num_envs * rollout_steps` transitions); an
-        algorithm that shares it checks its own sizing."""
-        for name in ("num_envs", "rollout_steps", "gradient_steps", "batch_size", "buffer_size"):
-            if getattr(self, name) < 1:
-                raise ValueError(f"{where}.{name}={getattr(self, name)} must be >= 1")
-        if self.learning_starts < 0:
-            raise ValueError(f"{where}.learning_starts={self.learning_starts} must be >= 0")
-        per_update = self.num_envs * self.rollout_steps
-        if self.buffer_size < per_update:
-            raise ValueError(
-                f"{where}.buffer_size={self.buffer_size} is smaller than one update's {per_update} transitions"
-            )
+        the structure (`SACConfig.validate`: sizes, a buffer holding one member's update of
+        `num_envs * rollout_steps` transitions, actor, network), then the numbers. An
+        algorithm that shares the buffer checks its own sizing."""
+        try:
+            self.sac_config().validate()
+        except ValueError as err:
+            raise ValueError(str(err).replace("SACConfig.", f"{where}.")) from None
         for name in ("actor_lr", "critic_lr", "alpha_lr", "init_alpha", "gumbel_temperature"):
             if not getattr(self, name) > 0:
                 raise ValueError(f"{where}.{name}={getattr(self, name)} must be > 0")
         for name in ("gamma", "tau"):
             if not 0.0 <= getattr(self, name) <= 1.0:
                 raise ValueError(f"{where}.{name}={getattr(self, name)} must lie in [0, 1]")
-        try:
-            self.sac_config().validate()
-        except ValueError as err:
-            raise ValueError(str(err).replace("SACConfig.", f"{where}.")) from None
         return self
 
 
