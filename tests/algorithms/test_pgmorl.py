@@ -255,3 +255,27 @@ def test_learns_most_of_the_dst_front(seed):
     while not trainer.done(state):
         state, _ = trainer.run_chunk(state)
     assert _on_front(trainer.front(state).returns) >= 7
+
+
+def test_three_objective_buffers_take_the_nearest_direction():
+    from morl.algorithms.pgmorl.buffers import buffer_directions, buffer_index
+
+    directions = buffer_directions(3, 3)  # lattice of 2 partitions: 6 directions
+    assert directions.shape == (6, 3)
+    ref = jnp.full(3, -1.0)
+    points = jnp.asarray(directions * 5.0 - 1.0 + 1e-3)
+    index, dist = buffer_index(points, ref, 3)
+    np.testing.assert_array_equal(np.asarray(index), np.arange(6))
+    assert int(buffer_index(jnp.array([[-1.0, 3.0, 3.0]]), ref, 3)[0][0]) == -1  # on the reference plane
+
+
+@pytest.mark.slow
+def test_three_objective_run():
+    config = dataclasses.replace(CONFIG, env="resource-gathering-v0", pop_size=3, pbuffer_num=3, total_steps=40_000,
+                                 warmup_iterations=10, eval_gamma=0.99)
+    trainer = make_trainer(config)
+    state = trainer.init(jax.random.key(0))
+    while not trainer.done(state):
+        state, metrics = trainer.run_chunk(state)
+    assert trainer.budget.generations >= 3 and metrics["member_returns"].shape == (3, 3)
+    assert len(trainer.front(state).returns) >= 1
