@@ -7,7 +7,9 @@ function the caller may replace (C-MORL passes a constrained one):
                      clip_eps, aux: PolicyAux) -> scalar   # maximised
 
 The default, `scalarized_clipped_surrogate`, is PPO's clipped surrogate on the scalarised
-advantage `sum_k g_k A_k`, normalised over the minibatch.
+advantage `sum_k g_k A_k`, normalised over the minibatch. With per-env weights (a
+weight-conditioned policy) `scalarization_gradient` and `aux.weights` are per sample,
+`[B, m]`.
 """
 
 from __future__ import annotations
@@ -94,7 +96,10 @@ def scalarized_clipped_surrogate(
     """The default objective: clipped surrogate of `A = vector_advantages @ g`, with `A`
     normalised to zero mean and unit std over the minibatch."""
     del aux
-    advantages = vector_advantages @ scalarization_gradient
+    if scalarization_gradient.ndim == 1:
+        advantages = vector_advantages @ scalarization_gradient
+    else:  # one gradient per sample `[B, m]` (per-env weights)
+        advantages = jnp.sum(vector_advantages * scalarization_gradient, axis=-1)
     advantages = (advantages - advantages.mean()) / (advantages.std() + 1e-8)
     return clipped_surrogate(ratio, advantages, clip_eps).mean()
 

@@ -111,11 +111,20 @@ def make(
     shaping: RewardTransform | None = None,
     policy_objective: PolicyObjective = losses.scalarized_clipped_surrogate,
     env_params: Any = None,
+    actor_module: Any = None,
+    critic_module: Any = None,
 ) -> PPO:
     """Build PPO for `env` (a plain `morl.envs` environment; AutoReset and episode
     statistics are added here). `scalarization` defaults to the weighted sum, `shaping`
     to the identity; with `config.normalize_returns` the return normalisation runs after
-    `shaping`. `policy_objective` is maximised (see `losses`)."""
+    `shaping`. `policy_objective` is maximised (see `losses`). `actor_module` /
+    `critic_module` replace the networks `config` describes (flax modules with the
+    signature of `morl.networks.mlp.GaussianActor` / `VectorCritic`, e.g. the
+    hypernetworks of `morl.networks.hyper`).
+
+    Per-env weights: `state.weights` may be replaced by `[num_envs, m]` (one weight per
+    env, for a policy conditioned on the weight); each env then acts, and its samples are
+    scalarised, under its own weight (not with PMOE actors)."""
     if not isinstance(config, PPOConfig):
         raise TypeError(f"config must be a PPOConfig, got {type(config).__name__}")
     scalarization = make_scalarization("weighted_sum") if scalarization is None else scalarization
@@ -127,7 +136,9 @@ def make(
     action_space = env.action_space(env_params)
     kind = config.actor or ("categorical" if isinstance(action_space, spaces.Discrete) else "gaussian")
     action_value = None
-    if kind in PMOE_ACTORS:
+    if actor_module is not None:
+        actor = actor_module
+    elif kind in PMOE_ACTORS:
         if not isinstance(action_space, spaces.Box) or len(action_space.shape) != 1:
             raise ValueError(f"actor {kind!r} needs a 1-D Box action space, got {action_space}")
         actor = ppo_pmoe.PMOEActor(
@@ -143,7 +154,7 @@ def make(
             kind, action_space, config.hidden_sizes, config.activation, config.weight_conditioned,
             normalize_observations=config.normalize_observations,
         )
-    critic = VectorCritic(
+    critic = critic_module or VectorCritic(
         env.reward_dim, config.hidden_sizes, config.activation, config.weight_conditioned,
         normalize_observations=config.normalize_observations,
     )
@@ -234,8 +245,16 @@ def make(
         )
         lr = _learning_rate(state)
         hyper = hyper.replace(ent_coef=_entropy_coef(state))
+        per_env = weights.ndim == 2  # [num_envs, m]: each sample keeps its env's weight
+        if per_env:
+            if action_value is not None:
+                raise ValueError("PPO: per-env weights are not supported with PMOE actors")
+            per_sample = lambda x: flat(jnp.broadcast_to(x, (num_steps,) + x.shape))  # noqa: E731
+            data = (batch, per_sample(weights), per_sample(gradient))
+        else:
+            data = batch
 
-        def _loss(params, minibatch, key):
+        def _loss(params, minibatch, key, weights, gradient):
             loss, metrics = losses.ppo_loss(
                 params,
                 minibatch,
@@ -259,7 +278,11 @@ def make(
         def _update_minibatch(carry, inputs):
             params, opt_state = carry
             minibatch, key = inputs
-            (_, metrics), grads = loss_fn(params, minibatch, key)
+            if per_env:
+                minibatch, minibatch_weights, minibatch_gradient = minibatch
+            else:
+                minibatch_weights, minibatch_gradient = weights, gradient
+            (_, metrics), grads = loss_fn(params, minibatch, key, minibatch_weights, minibatch_gradient)
             metrics["grad_norm"] = optax.global_norm(grads)
             grads, _ = optax.clip_by_global_norm(hyper.max_grad_norm).update(grads, optax.EmptyState())
             updates, opt_state = _ADAM.update(grads, opt_state)
@@ -269,7 +292,7 @@ def make(
         def _update_epoch(carry, key):
             permutation = jax.random.permutation(key, config.batch_size)
             shuffled = jax.tree_util.tree_map(
-                lambda x: x[permutation].reshape((config.num_minibatches, config.minibatch_size) + x.shape[1:]), batch
+                lambda x: x[permutation].reshape((config.num_minibatches, config.minibatch_size) + x.shape[1:]), data
             )
             minibatch_keys = jax.random.split(jax.random.fold_in(key, 1), config.num_minibatches)
             return jax.lax.scan(_update_minibatch, carry, (shuffled, minibatch_keys))
