@@ -32,6 +32,11 @@ total env steps: 6 tasks (15 for 3 objectives, the 0.25 grid), 7 weight candidat
 coefficient 1 (1e6 for 3 objectives), every update evaluated into the archive. Its
 warm-up and generation lengths keep the scripts' proportions of a policy's updates
 (200 and 40 of 976 on Hopper): `pgmorl_iterations`.
+
+CAPQL (Lu et al. 2023) and preference-conditioned PPO (concat and hypernetwork) train one
+network for every weight on the same budgets; their fronts are read off 21 (3
+objectives: 28) evenly spread weights every 100k env steps (docs/capql.md,
+docs/conditioned_ppo.md).
 """
 
 from __future__ import annotations
@@ -40,7 +45,9 @@ import dataclasses
 from typing import Any, NamedTuple
 
 from morl.agents.sac import SACSection
+from morl.algorithms.capql import CAPQL_SAC, CAPQLConfig
 from morl.algorithms.cmorl import CMORLConfig
+from morl.algorithms.conditioned_ppo import CONDITIONED_PPO, ConditionedPPOConfig
 from morl.algorithms.pgmorl import PGMORL_PPO, PGMORLConfig
 from morl.algorithms.cmorl.config import CMORL_PPO as CMORL_DEFAULT_PPO
 from morl.algorithms.morld.config import MORLD_PPO as MORLD_DEFAULT_PPO
@@ -118,7 +125,45 @@ MORLD_PPO = MORLD_DEFAULT_PPO.replace(
 )
 
 #: The table's rows: algorithm name -> the `morl train` algorithm it runs.
-ALGORITHMS = {"cmorl": "cmorl", "morld": "morld", "morld-sac": "morld", "pgmorl": "pgmorl"}
+ALGORITHMS = {
+    "cmorl": "cmorl", "morld": "morld", "morld-sac": "morld", "pgmorl": "pgmorl", "capql": "capql",
+    "conditioned-ppo": "conditioned-ppo", "conditioned-ppo-hyper": "conditioned-ppo",
+}
+
+#: CAPQL's SAC as morl-baselines runs it on MuJoCo (2x256, batch 128, lr 3e-4, 1M replay,
+#: 1,000 random steps, alpha 0.2 fixed, one gradient step per env step), 8 envs a step.
+CAPQL_MUJOCO_SAC = CAPQL_SAC.replace(num_envs=8, rollout_steps=1, gradient_steps=8)
+#: One policy for every weight: 32 envs (32 weights a rollout) x 128 steps = C-MORL's 4096
+#: steps per update, its PPO numbers and normalisations, wider (2x256) networks.
+CONDITIONED_MUJOCO_PPO = CONDITIONED_PPO.replace(
+    num_envs=32, num_steps=128, num_epochs=10, num_minibatches=32, hidden_sizes=(256, 256), activation="tanh",
+    normalize_returns=True, normalize_observations=True, lr_schedule="linear", learning_rate=3e-4, gamma=0.995,
+    gae_lambda=0.95, clip_eps=0.2, ent_coef=0.0, vf_coef=0.5, max_grad_norm=0.5,
+)
+#: Evaluation weights of the single-policy rows (C-MORL's EU grids are 101 / 66; the
+#: archive keeps every evaluation's non-dominated returns): 21 for 2 objectives, 28 for 3.
+CONDITIONED_EVAL_WEIGHTS = {2: 21, 3: 28}
+CONDITIONED_EVAL_STEPS = 100_000  # env steps between evaluations of the dense weight set
+
+
+def conditioned_config(algorithm: str, t: Task, total: int) -> Any:
+    """CAPQL's and preference-conditioned PPO's rows: one network, evaluated every 100k
+    env steps on the evaluation weights."""
+    m = len(t.ref_point)
+    common = dict(
+        env=t.env_id, env_kwargs=ENV_KWARGS, total_steps=total, ref_point=t.ref_point, eval_gamma=EVAL_GAMMA,
+        num_eval_weights=CONDITIONED_EVAL_WEIGHTS[m], eval_episodes=t.eval_episodes, max_eval_steps=EPISODE_CAP,
+        archive_capacity=128,
+    )
+    if algorithm == "capql":
+        steps = CAPQL_MUJOCO_SAC.num_envs * CAPQL_MUJOCO_SAC.rollout_steps
+        return CAPQLConfig(**common, eval_period=CONDITIONED_EVAL_STEPS // steps, chunk_iterations=10_000 // steps,
+                           sac=CAPQL_MUJOCO_SAC)
+    steps = CONDITIONED_MUJOCO_PPO.num_envs * CONDITIONED_MUJOCO_PPO.num_steps
+    network = "hyper" if algorithm == "conditioned-ppo-hyper" else "concat"
+    return ConditionedPPOConfig(**common, network=network, hyper_sizes=(64,),
+                                eval_period=max(1, CONDITIONED_EVAL_STEPS // steps), chunk_iterations=1,
+                                ppo=CONDITIONED_MUJOCO_PPO)
 
 PGMORL_MUJOCO_PPO = dataclasses.replace(PGMORL_PPO, num_envs=8, num_steps=512)
 PGMORL_WARMUP_SHARE = 200 / 976  # the Hopper script: 200 warm-up updates of 8M // 8192 = 976
@@ -164,6 +209,8 @@ def config(algorithm: str, task: str, budget: str = "paper") -> Any:
     total, init = budget_steps(task, budget)
     if algorithm == "pgmorl":
         return pgmorl_config(t, total)
+    if algorithm in ("capql", "conditioned-ppo", "conditioned-ppo-hyper"):
+        return conditioned_config(algorithm, t, total)
     if algorithm == "cmorl":
         cmorl = CMORLConfig(
             env=t.env_id, env_kwargs=ENV_KWARGS, total_steps=total, init_steps=init, ref_point=t.ref_point,
@@ -192,6 +239,15 @@ def smoke(algorithm: str, task: str) -> Any:
         ppo = dataclasses.replace(full.ppo, num_envs=2, num_steps=64, num_epochs=1, num_minibatches=2)
         return dataclasses.replace(full, ppo=ppo, pop_size=m, total_steps=4 * m * 128, warmup_iterations=2,
                                    update_iterations=1, eval_episodes=1, pbuffer_num=10 if m == 2 else 3)
+    if algorithm == "capql":
+        sac = full.sac.replace(num_envs=2, gradient_steps=2, batch_size=32, buffer_size=2_000, learning_starts=64,
+                               hidden_sizes=(32, 32))
+        return dataclasses.replace(full, sac=sac, total_steps=1_024, eval_period=256, chunk_iterations=128,
+                                   eval_episodes=1, num_eval_weights=3)
+    if algorithm in ("conditioned-ppo", "conditioned-ppo-hyper"):
+        ppo = full.ppo.replace(num_envs=4, num_steps=64, num_epochs=1, num_minibatches=2, hidden_sizes=(32, 32))
+        return dataclasses.replace(full, ppo=ppo, total_steps=2_048, eval_period=4, chunk_iterations=4,
+                                   eval_episodes=1, num_eval_weights=3)
     if algorithm == "cmorl":
         ppo = dataclasses.replace(full.ppo, num_envs=2, num_steps=64, num_epochs=1, num_minibatches=2)
         small = dataclasses.replace(full, ppo=ppo, pop_size=m, weight_init="onehot", total_steps=8_000,
