@@ -98,3 +98,19 @@ def test_single_policy_run_ignores_the_unused_neighbourhood():
     config = dataclasses.replace(SMALL, pop_size=1, weight_init="random", cooperation="none")
     assert config.neighborhood_size >= config.pop_size
     make_trainer(config)
+
+
+def test_random_weights_come_from_each_runs_key():
+    """`weight_init: random` draws Dirichlet weights from the run's key: two runs of one
+    program get different weights, the same seed the same ones; transfer's neighbourhoods
+    follow them."""
+    config = dataclasses.replace(SMALL, weight_init="random", cooperation="transfer", total_steps=1, chunk_iterations=1)
+    trainer = make_trainer(config, num_runs=2)
+    keys = jax.vmap(jax.random.key)(jnp.array([0, 1]))
+    state, _ = trainer.run_chunk(trainer.init(keys))
+    weights = np.asarray(state.members.weights)  # [runs, pop, m]
+    assert weights.shape == (2, config.pop_size, 2)
+    assert np.allclose(weights.sum(-1), 1.0, atol=1e-5) and np.all(weights >= 0)
+    assert not np.allclose(weights[0], weights[1])
+    again = make_trainer(dataclasses.replace(config), num_runs=None).init(jax.random.key(1))
+    np.testing.assert_allclose(np.asarray(again.members.weights), weights[1], rtol=1e-6)

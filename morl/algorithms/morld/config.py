@@ -3,7 +3,7 @@
 | dimension            | field(s)                                                        |
 |----------------------|-----------------------------------------------------------------|
 | scalarisation        | `scalarization` (+ `ideal_tau`, `augmented_rho`, `pbi_theta`, `smooth_mu`) |
-| weight init          | `weight_init`: uniform (Riesz s-energy), random (Dirichlet(1)), onehot |
+| weight init          | `weight_init`: uniform (Riesz s-energy), random (Dirichlet(1) from the run's key), onehot |
 | weight adaptation    | `weight_adaptation`: none or psa (`psa_delta`)                  |
 | neighbourhood        | `neighborhood_size`                                             |
 | cooperation          | `cooperation`: none, transfer (parameter transfer to neighbours), shared_buffer (SAC) |

@@ -61,13 +61,17 @@ class MORLDState:
     rng: jax.Array
 
 
-def initial_weights(config: MORLDConfig, reward_dim: int, seed: int = 0) -> np.ndarray:
-    """`[pop, m]` simplex weights of the chosen initialisation (deterministic)."""
+def initial_weights(config: MORLDConfig, reward_dim: int, key: jax.Array | None = None) -> jax.Array:
+    """`[pop, m]` simplex weights of the chosen initialisation: "uniform" and "onehot" are
+    fixed; "random" draws Dirichlet(1) weights from `key` (the run's own key, so every
+    seed has its own weights)."""
     if config.weight_init == "uniform":
-        return np.asarray(weight_sets.uniform_weights(reward_dim, config.pop_size), np.float32)
+        return jnp.asarray(weight_sets.uniform_weights(reward_dim, config.pop_size), jnp.float32)
     if config.weight_init == "onehot":
-        return np.asarray(weight_sets.one_hot_weights(reward_dim), np.float32)
-    return np.asarray(weight_sets.random_weights(jax.random.key(seed), reward_dim, config.pop_size), np.float32)
+        return jnp.asarray(weight_sets.one_hot_weights(reward_dim), jnp.float32)
+    if key is None:
+        raise ValueError("weight_init='random' draws the weights from the run's key; pass key")
+    return weight_sets.random_weights(key, reward_dim, config.pop_size).astype(jnp.float32)
 
 
 def _scalarization(config: MORLDConfig) -> Scalarization:
@@ -101,10 +105,11 @@ class MORLDTrainer:
         self.scalarization = _scalarization(config)
         shaping = make_chain([shaping_entry(text) for text in config.shaping])
         self.learner = make_learner(self.env, config, self.scalarization, shaping)
-        self.weights = initial_weights(config, m)
+        # random weights are drawn per run in `init`; their neighbourhoods follow the members' weights
+        self.weights = None if config.weight_init == "random" else np.asarray(initial_weights(config, m))
         self.neighbours = (
             np.asarray(neighbourhoods(jnp.asarray(self.weights), config.neighborhood_size))
-            if config.cooperation == "transfer"
+            if config.cooperation == "transfer" and self.weights is not None
             else None
         )
         self.env_steps_per_chunk = config.steps_per_iteration * config.chunk_iterations
@@ -125,7 +130,7 @@ class MORLDTrainer:
         key_members, key_eval, key_rng = jax.random.split(key, 3)
         hyper = self.learner.hyperparams({name: values[run] for name, values in self.hparams.items()})
         hyper = jax.tree_util.tree_map(lambda x: jnp.full((config.pop_size,), x, jnp.float32), hyper)
-        weights = jnp.asarray(self.weights)
+        weights = initial_weights(config, m, jax.random.fold_in(key, 1))
         members = self.learner.init(jax.random.split(key_members, config.pop_size), weights, hyper)
         example = {
             "weights": weights[0],
@@ -163,8 +168,12 @@ class MORLDTrainer:
                 learner.weights(members), returns, archive.points, archive.valid, config.psa_delta
             )
             members = learner.with_weights(members, new_weights)
-        if adapt and self.neighbours is not None:
-            neighbours = jnp.asarray(self.neighbours)
+        if adapt and config.cooperation == "transfer":
+            neighbours = (
+                jnp.asarray(self.neighbours)
+                if self.neighbours is not None
+                else neighbourhoods(learner.weights(members), config.neighborhood_size)
+            )
             source = best_neighbour(returns, learner.weights(members), ideal, neighbours, self.scalarization)
             members = learner.transfer(members, source)
         return state.replace(members=members, archive=archive, member_returns=returns, ideal=ideal)
