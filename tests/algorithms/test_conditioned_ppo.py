@@ -169,4 +169,4 @@ def test_dst_learns_most_of_the_front_on_three_seeds(network):
     for run in range(3):
         found = trainer.front(state, run=run).returns
         hits = sum(np.any(np.all(np.abs(found - point) < 1e-3, axis=1)) for point in true_front)
-        assert hits >= 7, (run, hits, found)
+        assert hits >= 9, (run, hits, found)  # measured: 10 of 10 on each seed, both networks
