@@ -47,7 +47,7 @@ from typing import Any, NamedTuple
 from morl.agents.sac import SACSection
 from morl.algorithms.capql import CAPQL_SAC, CAPQLConfig
 from morl.algorithms.cmorl import CMORLConfig
-from morl.algorithms.conditioned_ppo import CONDITIONED_PPO, ConditionedPPOConfig
+from morl.algorithms.conditioned_ppo import CONDITIONED_PPO, ConditionedPolicyConfig
 from morl.algorithms.pgmorl import PGMORL_PPO, PGMORLConfig
 from morl.algorithms.cmorl.config import CMORL_PPO as CMORL_DEFAULT_PPO
 from morl.algorithms.morld.config import MORLD_PPO as MORLD_DEFAULT_PPO
@@ -161,7 +161,7 @@ def conditioned_config(algorithm: str, t: Task, total: int) -> Any:
                            sac=CAPQL_MUJOCO_SAC)
     steps = CONDITIONED_MUJOCO_PPO.num_envs * CONDITIONED_MUJOCO_PPO.num_steps
     network = "hyper" if algorithm == "conditioned-ppo-hyper" else "concat"
-    return ConditionedPPOConfig(**common, network=network, hyper_sizes=(64,),
+    return ConditionedPolicyConfig(**common, network=network, hyper_sizes=(64,),
                                 eval_period=max(1, CONDITIONED_EVAL_STEPS // steps), chunk_iterations=1,
                                 ppo=CONDITIONED_MUJOCO_PPO)
 

@@ -102,7 +102,9 @@ def validate_common(config: Any, reward_dim: int, steps_per_iteration: int) -> N
             raise ValueError(f"{name}: {message}")
     iterations = -(-config.total_steps // steps_per_iteration)
     if iterations > MAX_ITERATIONS:
-        raise ValueError(f"{name}: total_steps={config.total_steps:,} needs {iterations:,} iterations; at most {MAX_ITERATIONS:,}")
+        raise ValueError(
+            f"{name}: total_steps={config.total_steps:,} needs {iterations:,} iterations; at most {MAX_ITERATIONS:,}"
+        )
 
 
 def make_env(config: Any) -> Any:

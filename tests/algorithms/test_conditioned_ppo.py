@@ -12,7 +12,7 @@ import pytest
 
 from morl.agents import ppo
 from morl.algorithms import get_algorithm
-from morl.algorithms.conditioned_ppo import CONDITIONED_PPO, ConditionedPPOConfig, make_trainer
+from morl.algorithms.conditioned_ppo import CONDITIONED_PPO, ConditionedPolicyConfig, make_trainer
 from morl.envs import make as make_env
 from morl.networks.hyper import HyperGaussianActor, HyperVectorCritic
 from morl.networks.mlp import GaussianActor
@@ -21,7 +21,7 @@ from morl.pareto import is_non_dominated
 TINY_PPO = dataclasses.replace(
     CONDITIONED_PPO, num_envs=4, num_steps=16, num_epochs=1, num_minibatches=2, hidden_sizes=(16, 16)
 )
-DST = ConditionedPPOConfig(
+DST = ConditionedPolicyConfig(
     env="deep-sea-treasure-v0", total_steps=4 * 16 * 6, network="hyper", hyper_sizes=(8,), num_eval_weights=5,
     eval_period=2, max_eval_steps=30, archive_capacity=8, chunk_iterations=3, ppo=TINY_PPO,
 )  # fmt: skip
@@ -57,8 +57,8 @@ def test_bad_config_names_the_field(change, match):
 
 
 def test_registered():
-    assert get_algorithm("conditioned-ppo").config_cls is ConditionedPPOConfig
-    assert ConditionedPPOConfig().ppo.weight_conditioned
+    assert get_algorithm("conditioned-ppo").config_cls is ConditionedPolicyConfig
+    assert ConditionedPolicyConfig().ppo.weight_conditioned
 
 
 def test_hypernetwork_starts_as_the_plain_network_and_reads_the_weight():
@@ -157,7 +157,7 @@ def test_dst_learns_most_of_the_front_on_three_seeds(network):
     ppo_section = dataclasses.replace(
         CONDITIONED_PPO, num_envs=8, num_steps=64, learning_rate=1e-3, ent_coef=0.05, normalize_returns=True
     )
-    config = ConditionedPPOConfig(
+    config = ConditionedPolicyConfig(
         env="deep-sea-treasure-v0", total_steps=100_000, network=network, num_eval_weights=21, eval_period=20,
         max_eval_steps=100, chunk_iterations=20, ppo=ppo_section,
     )  # fmt: skip

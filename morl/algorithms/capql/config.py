@@ -75,10 +75,16 @@ class CAPQLConfig:
         sac = self.sac
         checks = [
             (isinstance(sac, SACSection), f"sac must be a SACSection, got {type(sac).__name__}"),
-            (self.weight_sampler in ("angle", "dirichlet"), f"weight_sampler={self.weight_sampler!r} must be 'angle' or 'dirichlet'"),
+            (
+                self.weight_sampler in ("angle", "dirichlet"),
+                f"weight_sampler={self.weight_sampler!r} must be 'angle' or 'dirichlet'",
+            ),
             (0.0 < self.weight_angle < 90.0, f"weight_angle={self.weight_angle} must lie in (0, 90) degrees"),
             (sac.weight_conditioned, "sac.weight_conditioned must be true (one network for every weight)"),
-            (sac.actor == "gaussian", f"sac.actor={sac.actor!r}: CAPQL uses the gaussian actor (categorical when discrete)"),
+            (
+                sac.actor == "gaussian",
+                f"sac.actor={sac.actor!r}: CAPQL uses the gaussian actor (categorical when discrete)",
+            ),
         ]
         checks += [
             (getattr(sac, name) > 0, f"sac.{name}={getattr(sac, name)} must be > 0")

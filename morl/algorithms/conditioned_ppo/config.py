@@ -23,7 +23,7 @@ CONDITIONED_PPO = PPOSection(weight_conditioned=True)
 
 
 @dataclasses.dataclass(frozen=True)
-class ConditionedPPOConfig:
+class ConditionedPolicyConfig:
     """One PPO policy and vector critic conditioned on the weight (module docstring)."""
 
     env: str = "deep-sea-treasure-v0"
@@ -74,7 +74,7 @@ class ConditionedPPOConfig:
         ]
         for ok, message in checks:
             if not ok:
-                raise ValueError(f"ConditionedPPOConfig: {message}")
+                raise ValueError(f"ConditionedPolicyConfig: {message}")
         try:
             ppo.ppo_config(self.eval_gamma, self.max_eval_steps, self.total_iterations)
             ppo.hyperparams().validate()
@@ -82,4 +82,4 @@ class ConditionedPPOConfig:
             message = str(err).replace("PPOConfig: ", "ppo: ").replace("PPOConfig.", "ppo.")
             for name in ("eval_gamma", "max_eval_steps"):  # this config's own fields, passed into PPOConfig
                 message = message.replace(f"ppo.{name}", name)
-            raise ValueError(f"ConditionedPPOConfig: {message.replace('PPOHyperparams.', 'ppo.')}") from None
+            raise ValueError(f"ConditionedPolicyConfig: {message.replace('PPOHyperparams.', 'ppo.')}") from None

@@ -25,13 +25,13 @@ import numpy as np
 
 from morl.agents import ppo
 from morl.algorithms.conditioned import ConditionedTrainer, make_env, validate_common
-from morl.algorithms.conditioned_ppo.config import ConditionedPPOConfig
+from morl.algorithms.conditioned_ppo.config import ConditionedPolicyConfig
 from morl.decomposition.weights import random_weights
 from morl.envs import spaces
 from morl.networks.hyper import HyperCategoricalActor, HyperGaussianActor, HyperVectorCritic
 
 
-def hyper_networks(env: Any, config: ConditionedPPOConfig) -> tuple[Any, Any]:
+def hyper_networks(env: Any, config: ConditionedPolicyConfig) -> tuple[Any, Any]:
     """The hypernetwork actor (categorical or Gaussian, from the action space) and vector
     critic for `env`, sized by `config.ppo` and `config.hyper_sizes`."""
     section, space = config.ppo, env.action_space()
@@ -51,7 +51,7 @@ def hyper_networks(env: Any, config: ConditionedPPOConfig) -> tuple[Any, Any]:
 class ConditionedPPOLearner:
     """`morl.algorithms.conditioned.ConditionedLearner` over `morl.agents.ppo` with per-env weights."""
 
-    def __init__(self, env: Any, config: ConditionedPPOConfig):
+    def __init__(self, env: Any, config: ConditionedPolicyConfig):
         self.config, self.env = config, env
         static = config.ppo.ppo_config(config.eval_gamma, config.max_eval_steps, config.total_iterations)
         modules = hyper_networks(env, config) if config.network == "hyper" else (None, None)
@@ -93,22 +93,22 @@ class ConditionedPPOLearner:
 
 
 def make_trainer(
-    config: ConditionedPPOConfig,
+    config: ConditionedPolicyConfig,
     *,
     num_runs: int | None = None,
     hparams: Mapping[str, np.ndarray] | None = None,
     devices: int | None = None,
 ) -> ConditionedTrainer:
     """Validate `config` and build the preference-conditioned PPO trainer (nothing is compiled yet)."""
-    if not isinstance(config, ConditionedPPOConfig):
-        raise TypeError(f"config must be a ConditionedPPOConfig, got {type(config).__name__}")
+    if not isinstance(config, ConditionedPolicyConfig):
+        raise TypeError(f"config must be a ConditionedPolicyConfig, got {type(config).__name__}")
     config.validate()
     env = make_env(config)
     validate_common(config, env.reward_dim, config.steps_per_iteration)
     try:
         learner = ConditionedPPOLearner(env, config)
     except ValueError as err:
-        raise ValueError(f"ConditionedPPOConfig: {err}") from None
+        raise ValueError(f"ConditionedPolicyConfig: {err}") from None
     return ConditionedTrainer(
-        config, env, learner, ConditionedPPOConfig.vmappable, num_runs=num_runs, hparams=hparams, devices=devices
+        config, env, learner, ConditionedPolicyConfig.vmappable, num_runs=num_runs, hparams=hparams, devices=devices
     )
