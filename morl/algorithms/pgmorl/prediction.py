@@ -87,8 +87,10 @@ def _distinct(weights: np.ndarray) -> int:
     return len(kept)
 
 
-def predict(graph: OptGraph, node: int, test_weights: np.ndarray) -> np.ndarray:
-    """Predicted returns `[k, m]` of node's policy after training on each of `test_weights [k, m]`."""
+def predict(graph: OptGraph, node: int, test_weights: np.ndarray, cache: dict | None = None) -> np.ndarray:
+    """Predicted returns `[k, m]` of node's policy after training on each of `test_weights [k, m]`.
+    `cache`: a dict that remembers fits by their data (a policy whose neighbourhood did not
+    change since the last generation is not fitted again; the result is the same)."""
     test_weights = np.asarray(test_weights, np.float64)
     test_weights = test_weights / test_weights.sum(axis=1, keepdims=True)
     base = graph.returns[node]
@@ -107,6 +109,15 @@ def predict(graph: OptGraph, node: int, test_weights: np.ndarray) -> np.ndarray:
     dist = np.linalg.norm((graph.returns[parents] - base) / scale, axis=1)
     coef = np.exp(-((dist / sigma) ** 2) / 2.0)
     delta = np.stack(
-        [hyperbolic(test_weights[:, j], fit_hyperbolic(x[:, j], y[:, j], coef)) for j in range(base.shape[0])], axis=1
+        [hyperbolic(test_weights[:, j], _fit(x[:, j], y[:, j], coef, cache)) for j in range(base.shape[0])], axis=1
     )
     return base + delta
+
+
+def _fit(x: np.ndarray, y: np.ndarray, w: np.ndarray, cache: dict | None) -> np.ndarray:
+    if cache is None:
+        return fit_hyperbolic(x, y, w)
+    key = tuple(np.asarray(v, np.float64).tobytes() for v in (x, y, w))
+    if key not in cache:
+        cache[key] = fit_hyperbolic(x, y, w)
+    return cache[key]

@@ -66,9 +66,11 @@ def candidate_weights(
 
 
 def candidates(
-    graph: OptGraph, nodes: np.ndarray, num_weights: int, delta_weight: float, rng: np.random.Generator
+    graph: OptGraph, nodes: np.ndarray, num_weights: int, delta_weight: float, rng: np.random.Generator,
+    cache: dict | None = None,
 ) -> Candidates:
-    """Every buffered policy's candidate tasks; `nodes [K]` their graph nodes."""
+    """Every buffered policy's candidate tasks; `nodes [K]` their graph nodes; `cache` of
+    the prediction fits (`prediction.predict`)."""
     member, weights, predicted = [], [], []
     for row, node in enumerate(nodes):
         tried = graph.weights[graph.successors(int(node))]
@@ -77,7 +79,7 @@ def candidates(
             continue
         member.extend([row] * len(ws))
         weights.append(ws)
-        predicted.append(predict(graph, int(node), ws))
+        predicted.append(predict(graph, int(node), ws, cache))
     m = graph.returns.shape[1]
     if not member:
         return Candidates(np.zeros(0, np.int64), np.zeros((0, m)), np.zeros((0, m)))

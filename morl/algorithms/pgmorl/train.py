@@ -48,6 +48,9 @@ from morl.envs.registry import parse_kwargs
 from morl.pareto import ParetoArchive, archive_init, archive_insert
 
 
+FIT_CACHE = 20_000  # prediction fits remembered between generations (then forgotten at once)
+
+
 class Sample(NamedTuple):
     """A buffered policy: what a task copies. `params`, `opt_state` (Adam moments),
     `shaping_state` (return normalisation), `weights [m]` it was trained on, `node` its
@@ -132,6 +135,7 @@ class PGMORLTrainer:
         ppo_config = config.ppo.ppo_config(config.eval_gamma, config.max_eval_steps, total_updates)
         self.learner = ppo.make(self.env, ppo_config)
         self._act = functools.partial(_act, self.learner.act)  # one object: one compiled rollout for all members
+        self._fits: dict = {}  # prediction fits by their data: a pure memo, results unchanged
         self._init = jax.jit(self._init_one)
         self._step = jax.jit(self._chunk_one)
 
@@ -203,7 +207,9 @@ class PGMORLTrainer:
         nodes = np.asarray(state.buffers.members.node)[valid]
         key_data = np.asarray(jax.random.key_data(state.rng)).ravel().astype(np.uint64)
         rng = np.random.default_rng([*key_data.tolist(), self._chunk(state)])
-        cands = candidates(graph, nodes, c.num_weight_candidates, c.delta_weight, rng)
+        if len(self._fits) > FIT_CACHE:
+            self._fits.clear()
+        cands = candidates(graph, nodes, c.num_weight_candidates, c.delta_weight, rng, self._fits)
         archive_points = np.asarray(state.archive.points, np.float64)[np.asarray(state.archive.valid)]
         picks = greedy_select(archive_points, cands.predicted, n, self.ref, c.sparsity)
         rows = np.flatnonzero(valid)
