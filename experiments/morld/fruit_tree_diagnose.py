@@ -99,7 +99,7 @@ def train(argv: list[str]) -> None:
             cells.append(f"archive {len(found)} leaves {hypervolume(front[found], REF) / total * 100:.1f}%, population {len(final[final >= 0])}")
         print(f"{time.perf_counter() - start:6.0f} s, {trainer.env_steps(state):,} steps/seed: " + "; ".join(cells), flush=True)
     w = np.asarray(trainer.weights)
-    ideal = np.asarray(state.ideal[0])
+    ideal = np.asarray(state.extra["ideal"][0])
     member = leaves(np.asarray(state.member_returns[0]))
     ws_best = np.argmax(w @ front.T, 1)
     tch_best = _tchebycheff_choice(w, ideal, front)

@@ -28,6 +28,6 @@ def test_tchebycheff_ideal_dominates_training_returns():
     state, _ = trainer.run_chunk(trainer.init(jax.random.key(0)))
     estimates = np.asarray(state.members.return_estimate)  # [pop, m]: mean discounted training returns
     assert np.any(estimates[:, 0] > 0), "no training episode reached a treasure; the test needs one"
-    ideal = np.asarray(state.ideal)
+    ideal = np.asarray(state.extra["ideal"])
     assert np.all(ideal >= estimates.max(axis=0) + config.ideal_tau - 1e-5), (ideal, estimates)
     np.testing.assert_array_equal(np.asarray(state.members.ideal), np.broadcast_to(ideal, estimates.shape))

@@ -21,7 +21,7 @@ from morl import envs
 from morl.agents import ppo
 from morl.agents.ppo.config import HYPER_FIELDS, PPOSection
 from morl.algorithms import register_algorithm
-from morl.algorithms.scaffold import PopulationTrainer, Schedule
+from morl.algorithms.scaffold import PopulationTrainer, Schedule, section_hparams
 from morl.decomposition.weights import uniform_weights
 from morl.envs.registry import parse_kwargs
 
@@ -70,14 +70,13 @@ class LinearPPO:
             raise ValueError(f"LinearConfig: ppo: {err}") from None
         self.weights = jnp.asarray(uniform_weights(self.env.reward_dim, config.pop_size), jnp.float32)
 
-    def init(self, key: jax.Array, hparams: Mapping[str, jax.Array]) -> ppo.PPOState:
-        hyper = self.hyper.replace(**{name.removeprefix("ppo."): value for name, value in hparams.items()})
-        hyper = hyper.replicate(self.pop_size)
-        return jax.vmap(self.agent.init)(jax.random.split(key, self.pop_size), self.weights, hyper)
+    def init(self, key: jax.Array, weights_key: jax.Array, hparams: Mapping[str, jax.Array]):
+        hyper = self.hyper.replace(**section_hparams(hparams, "ppo")).replicate(self.pop_size)
+        return jax.vmap(self.agent.init)(jax.random.split(key, self.pop_size), self.weights, hyper), None
 
-    def iterate(self, members: ppo.PPOState, key: jax.Array) -> tuple[ppo.PPOState, dict[str, jax.Array]]:
+    def iterate(self, members: ppo.PPOState, extra: None):
         members, metrics = jax.vmap(self.agent.update)(members)
-        return members, {"entropy": jnp.mean(metrics["entropy"]), "value_loss": jnp.mean(metrics["value_loss"])}
+        return members, None, {"entropy": jnp.mean(metrics["entropy"]), "value_loss": jnp.mean(metrics["value_loss"])}
 
     def evaluate(self, members: ppo.PPOState, key: jax.Array) -> jax.Array:
         keys = jax.random.split(key, self.pop_size)
@@ -87,8 +86,8 @@ class LinearPPO:
     def payload(self, members: ppo.PPOState) -> dict[str, Any]:
         return {"weights": members.weights, "actor": members.params["actor"]}
 
-    def after_evaluation(self, members: ppo.PPOState, returns: jax.Array, archive: Any) -> ppo.PPOState:
-        return members
+    def after_evaluation(self, members: ppo.PPOState, extra: None, returns: jax.Array, archive: Any, initial: bool):
+        return members, None  # no weight adaptation, no cooperation
 
     def act(self, actor: Any, weights: jax.Array, obs: jax.Array, key: jax.Array) -> jax.Array:
         return self.agent.act({"actor": actor}, obs, weights, key, deterministic=True)

@@ -18,7 +18,7 @@ import warnings
 from morl.agents.sac.config import SACSection
 from morl.algorithms import register_algorithm
 from morl.algorithms.morld.config import MORLD_PPO, MORLDConfig
-from morl.algorithms.morld.train import MORLDState, MORLDTrainer, make_trainer
+from morl.algorithms.morld.train import MORLD, MORLDTrainer, make_trainer
 
 register_algorithm("morld", MORLDConfig, make_trainer)
 
@@ -31,4 +31,4 @@ def PPOSection(**changes):  # noqa: N802 (the name of the class it stands in for
     return MORLD_PPO.replace(**changes)
 
 
-__all__ = ["MORLD_PPO", "MORLDConfig", "MORLDState", "MORLDTrainer", "SACSection", "make_trainer"]
+__all__ = ["MORLD_PPO", "MORLD", "MORLDConfig", "MORLDTrainer", "SACSection", "make_trainer"]

@@ -27,9 +27,7 @@ from typing import ClassVar, Literal
 
 from morl.agents.ppo.config import PPOSection
 from morl.agents.sac.config import SACSection
-
-#: MORL/D's iteration counter is an int32 inside the compiled program.
-MAX_ITERATIONS = 2**31 - 1
+from morl.algorithms.scaffold import MAX_ITERATIONS
 
 SCALARIZATIONS = ("weighted_sum", "tchebycheff", "augmented_tchebycheff", "pbi", "smooth_tchebycheff")
 
