@@ -27,22 +27,30 @@ def _dst():
 
 def test_dst_one_hot_weights_reach_the_extreme_treasures():
     """w=(1,0) must find the 23.7 treasure in 19 steps, w=(0,1) the 0.7 one in 1 step:
-    the ends of MO-Gymnasium's undiscounted front, trained as one vmapped population."""
+    the ends of MO-Gymnasium's undiscounted front. Three seeds x the two weights trained as
+    one vmapped population; each end must be reached on at least two of the three seeds
+    (measured: 3 of 3 after 150 updates; after 100, one w=(1,0) seed on the 22.4 treasure)."""
     front = np.array(mo_gym.make("deep-sea-treasure-v0").unwrapped.pareto_front(gamma=1.0))
     front = front[np.argsort(front[:, 0])]
-    learner = ppo.make(_dst(), DST_CONFIG)
-    weights = jnp.array([[1.0, 0.0], [0.0, 1.0]])
-    keys = jax.random.split(jax.random.key(0), 2)
-    train = jax.jit(jax.vmap(learner.make_train(DST_UPDATES)))
-    state, metrics = train(keys, weights, DST_HYPER.replicate(2))
-    result = jax.jit(jax.vmap(lambda k, s: learner.evaluate(k, s, None, 1)))(keys, state)
-    np.testing.assert_allclose(np.asarray(result.undiscounted[0]), front[-1], atol=1e-4)
-    np.testing.assert_allclose(np.asarray(result.undiscounted[1]), front[0], atol=1e-4)
-    # Discounted evaluation uses eval_gamma: treasure * gamma**(n-1), -sum_{i<n} gamma**i.
     discounted_front = np.array(mo_gym.make("deep-sea-treasure-v0").unwrapped.pareto_front(gamma=DST_CONFIG.eval_gamma))
     discounted_front = discounted_front[np.argsort(discounted_front[:, 0])]
-    np.testing.assert_allclose(np.asarray(result.discounted[0]), discounted_front[-1], rtol=1e-4)
-    np.testing.assert_allclose(np.asarray(result.lengths), [19, 1])
+    learner = ppo.make(_dst(), DST_CONFIG)
+    seeds = 3
+    weights = jnp.tile(jnp.array([[1.0, 0.0], [0.0, 1.0]]), (seeds, 1))  # [2 * seeds, 2]
+    keys = jax.random.split(jax.random.key(0), 2 * seeds)
+    train = jax.jit(jax.vmap(learner.make_train(DST_UPDATES)))
+    state, metrics = train(keys, weights, DST_HYPER.replicate(2 * seeds))
+    result = jax.jit(jax.vmap(lambda k, s: learner.evaluate(k, s, None, 1)))(keys, state)
+    undiscounted = np.asarray(result.undiscounted).reshape(seeds, 2, 2)
+    discounted = np.asarray(result.discounted).reshape(seeds, 2, 2)
+    lengths = np.asarray(result.lengths).reshape(seeds, 2)
+    far = np.all(np.abs(undiscounted[:, 0] - front[-1]) < 1e-4, axis=1)
+    near = np.all(np.abs(undiscounted[:, 1] - front[0]) < 1e-4, axis=1)
+    assert far.sum() >= 2 and near.sum() >= 2, undiscounted
+    # Discounted evaluation uses eval_gamma: treasure * gamma**(n-1), -sum_{i<n} gamma**i.
+    np.testing.assert_allclose(discounted[far, 0], np.broadcast_to(discounted_front[-1], discounted[far, 0].shape), rtol=1e-4)
+    np.testing.assert_allclose(lengths[far, 0], 19)
+    np.testing.assert_allclose(lengths[near, 1], 1)
     assert np.all(np.asarray(state.env_steps) == DST_UPDATES * DST_CONFIG.batch_size)
 
 
@@ -114,17 +122,26 @@ def test_population_members_differ_by_learning_rate_and_match_single_runs():
 
 def test_gaussian_actor_on_continuous_env_learns_to_save_torque():
     """mo-pendulum with all weight on the torque cost: the policy must cut its torque
-    noise, so the training episodes' torque cost improves and the log-std falls."""
+    noise, so the training episodes' torque cost improves and the log-std falls. Three
+    seeds in one program; on at least two the mean torque cost of the last 3 of 24 updates
+    is at most half that of the first 3, and the mean log-std ends below -0.3. Measured
+    (5 seeds): ratios 3.9-7.0 after 24 updates (after 12: 1.0-1.7, so the former
+    single-seed bar of 12 updates held by luck), log-std -1.2 to -1.4 after 30."""
     env = morl.envs.make("mo-pendulum-v0")
     config = ppo.PPOConfig(num_envs=8, num_steps=200, num_epochs=4, num_minibatches=4, hidden_sizes=(32, 32))
     learner = ppo.make(env, config)
     assert learner.config.actor is None and type(learner.actor).__name__ == "GaussianActor"
-    state, metrics = jax.jit(learner.make_train(12))(jax.random.key(0), jnp.array([0.0, 1.0]), ppo.PPOHyperparams(learning_rate=3e-3, ent_coef=0.0))
-    torque = np.asarray(metrics["episode_return"][:, 1])
+    train = jax.jit(jax.vmap(learner.make_train(24), in_axes=(0, None, None)))
+    hyper = ppo.PPOHyperparams(learning_rate=3e-3, ent_coef=0.0)
+    state, metrics = train(jax.random.split(jax.random.key(0), 3), jnp.array([0.0, 1.0]), hyper)
+    torque = np.asarray(metrics["episode_return"][..., 1])  # [seeds, updates]
     assert np.all(np.isfinite(torque))
-    assert torque[-1] > 2 * torque[0]  # costs are negative: at least halved
-    assert float(state.params["actor"]["params"]["log_std"][0]) < -0.3
-    action = learner.act(state.params, state.obs[0], state.weights, jax.random.key(0), deterministic=False)
+    ratio = torque[:, :3].mean(1) / torque[:, -3:].mean(1)  # costs are negative: > 2 is at least halved
+    assert np.sum(ratio > 2) >= 2, ratio
+    log_std = np.asarray(state.params["actor"]["params"]["log_std"][:, 0])
+    assert np.mean(log_std) < -0.3, log_std
+    first = jax.tree_util.tree_map(lambda x: x[0], state)
+    action = learner.act(first.params, first.obs[0], first.weights, jax.random.key(0), deterministic=False)
     assert action.shape == (1,) and -2.0 <= float(action[0]) <= 2.0
 
 

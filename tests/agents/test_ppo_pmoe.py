@@ -33,28 +33,35 @@ def _pendulum():
 
 def test_gumbel_pmoe_on_pendulum_learns_to_save_torque_and_compiles_once():
     """All weight on the torque cost: the mixture must cut its torque, so the training
-    episodes' torque cost at least halves (the Gaussian actor's check in test_ppo.py);
-    `update` traces once, also across a change of weights."""
+    episodes' torque cost at least halves (mean of the last 3 of 20 updates against the
+    first 3) on at least two of three seeds, trained as one vmapped program (measured, 5
+    seeds: 7.0-16.5 times lower after 20 updates, 2.4-4.9 after 12); `update` traces once,
+    also across a change of weights."""
+    chex.clear_trace_counter()
+    seeds = 3
     learner = ppo.make(_pendulum(), PENDULUM)
     assert isinstance(learner.actor, ppo.pmoe.PMOEActor) and learner.action_value is not None
     hyper = ppo.PPOHyperparams(learning_rate=3e-3, ent_coef=0.0)
-    update = jax.jit(chex.assert_max_traces(learner.update, n=1))
-    state = jax.jit(learner.init)(jax.random.key(0), jnp.array([0.0, 1.0]), hyper)
+    update = jax.jit(jax.vmap(chex.assert_max_traces(learner.update, n=1)))
+    init = jax.vmap(learner.init, in_axes=(0, None, None))
+    state = jax.jit(init)(jax.random.split(jax.random.key(0), seeds), jnp.array([0.0, 1.0]), hyper)
     torque = []
     for _ in range(PENDULUM_UPDATES):
         state, metrics = update(state)
-        torque.append(float(metrics["episode_return"][1]))
-        assert np.isfinite(float(metrics["q_loss"])) and np.isfinite(float(metrics["router_loss"]))
-    torque = np.array(torque)
-    assert torque[-3:].mean() > 2 * torque[:3].mean(), torque  # costs are negative: at least halved
-    state, _ = update(state.replace(weights=jnp.array([0.5, 0.5])))  # no retrace
-    assert int(state.update_count) == PENDULUM_UPDATES + 1
+        torque.append(np.asarray(metrics["episode_return"][:, 1]))
+        assert np.all(np.isfinite(np.asarray(metrics["q_loss"]))) and np.all(np.isfinite(np.asarray(metrics["router_loss"])))
+    torque = np.array(torque)  # [updates, seeds]
+    ratio = torque[:3].mean(0) / torque[-3:].mean(0)  # costs are negative: > 2 is at least halved
+    assert np.sum(ratio > 2) >= 2, torque
+    state, _ = update(state.replace(weights=jnp.broadcast_to(jnp.array([0.5, 0.5]), (seeds, 2))))  # no retrace
+    assert np.all(np.asarray(state.update_count) == PENDULUM_UPDATES + 1)
     for net in ("actor", "critic", "q"):  # observation statistics saw every rollout observation
         count = state.params[net]["obs_norm"]["ObservationNormalizer_0"]["count"]
-        assert float(count) == (PENDULUM_UPDATES + 1) * PENDULUM.batch_size
-    mixture = learner.actor.apply(state.params["actor"], state.obs, state.weights)
+        assert np.all(np.asarray(count) == (PENDULUM_UPDATES + 1) * PENDULUM.batch_size)
+    first = jax.tree_util.tree_map(lambda x: x[0], state)
+    mixture = learner.actor.apply(first.params["actor"], first.obs, first.weights)
     assert isinstance(mixture, pmoe.Mixture) and mixture.mean.shape == (PENDULUM.num_envs, 4, 1)
-    action = learner.act(state.params, state.obs[0], state.weights, jax.random.key(0), deterministic=False)
+    action = learner.act(first.params, first.obs[0], first.weights, jax.random.key(0), deterministic=False)
     assert action.shape == (1,) and -2.0 <= float(action[0]) <= 2.0
 
 

@@ -63,37 +63,52 @@ PENDULUM_CONFIG = sac.SACConfig(
 )
 
 
-def test_pendulum_learns_within_5000_steps_and_compiles_once():
+# Learning checks run several seeds in one vmapped program and assert on the majority:
+# a single seed's outcome can flip with the CPU's floating-point (XLA CPU kernels differ
+# across machines). The per-seed outcomes measured while choosing the bars are quoted.
+def _seeds(n: int) -> jax.Array:
+    return jax.random.split(jax.random.key(0), n)
+
+
+def test_pendulum_learns_within_4000_steps_and_compiles_once():
     # Weights (0.5, 0.5): the scalarised reward is gymnasium's Pendulum-v1 reward / 2, so the
     # summed vector return is gymnasium's return. Random / initial policies score about -1200
-    # to -1500 per episode; a swing-up controller about -150.
+    # to -1600 per episode; a swing-up controller about -150. Three seeds, one program;
+    # measured (5 seeds): -770 to -1005 after 3000 steps, -369, -139, -153, -264, -239 after
+    # 4000, -428, -123, -134, -134, -228 after 5000.
+    chex.clear_trace_counter()
     env = morl.envs.make("mo-pendulum-v0")
     learner = sac.make(env, PENDULUM_CONFIG)
     hyper = sac.default_hyperparams(env.action_space(), actor_lr=1e-3, critic_lr=1e-3, alpha_lr=1e-3)
     weights = jnp.array([0.5, 0.5])
-    state = learner.init(jax.random.key(0), weights, hyper)
-    evaluate = jax.jit(learner.evaluate, static_argnums=3)
-    before = float(np.mean(np.sum(evaluate(jax.random.key(1), state, weights, 10), -1)))
-    chunk = jax.jit(chex.assert_max_traces(lambda s: jax.lax.scan(lambda s, _: learner.update(s), s, None, 50), n=1))
-    for _ in range(10):  # 10 chunks x 50 updates x 10 env steps = 5000 env steps, one trace
-        state, metrics = chunk(state)
-    after = float(np.mean(np.sum(evaluate(jax.random.key(1), state, weights, 10), -1)))
-    assert int(state.env_steps) == 5000
-    assert before < -900, before
-    assert after > -400, (before, after)
+    states = jax.jit(jax.vmap(learner.init, in_axes=(0, None, None)))(_seeds(3), weights, hyper)
+    evaluate = jax.jit(jax.vmap(learner.evaluate, in_axes=(None, 0, None, None)), static_argnums=3)
+    score = lambda states: np.asarray(evaluate(jax.random.key(1), states, weights, 10)).sum(-1).mean(-1)  # noqa: E731
+    before = score(states)
+    update = chex.assert_max_traces(lambda s: jax.lax.scan(lambda s, _: learner.update(s), s, None, 50), n=1)
+    chunk = jax.jit(jax.vmap(update))
+    for _ in range(8):  # 8 chunks x 50 updates x 10 env steps = 4000 env steps, one trace
+        states, metrics = chunk(states)
+    after = score(states)
+    assert np.all(np.asarray(states.env_steps) == 4000)
+    assert np.all(before < -900), before
+    assert np.mean(after) > -350 and np.sum(after > -400) >= 2, (before, after)
     assert np.all(np.isfinite(np.asarray(metrics["critic_loss"])))
 
 
 @pytest.mark.slow
 def test_pendulum_default_hyperparameters_reach_minus_200():
-    # Haarnoja et al.'s settings (256x256, lr 3e-4, one gradient step per env step).
+    # Haarnoja et al.'s settings (256x256, lr 3e-4, one gradient step per env step); three
+    # seeds in one program, the mean and two of three above -200.
     env = morl.envs.make("mo-pendulum-v0")
     config = sac.SACConfig(rollout_steps=50, gradient_steps=50, learning_starts=1_000)
     learner = sac.make(env, config)
     weights = jnp.array([0.5, 0.5])
-    state, _ = jax.jit(learner.make_train(300))(jax.random.key(0), weights, sac.default_hyperparams(env.action_space()))
-    returns = learner.evaluate(jax.random.key(1), state, weights, 20)
-    assert float(np.mean(np.sum(np.asarray(returns), -1))) > -200
+    train = jax.jit(jax.vmap(learner.make_train(300), in_axes=(0, None, None)))
+    states, _ = train(_seeds(3), weights, sac.default_hyperparams(env.action_space()))
+    returns = np.asarray(jax.vmap(learner.evaluate, in_axes=(None, 0, None, None))(jax.random.key(1), states, weights, 20))
+    scores = returns.sum(-1).mean(-1)
+    assert np.mean(scores) > -200 and np.sum(scores > -200) >= 2, scores
 
 
 def test_discrete_sac_finds_nearest_treasure_under_time_weight():
@@ -101,6 +116,7 @@ def test_discrete_sac_finds_nearest_treasure_under_time_weight():
     # 0.7 treasure one step down, return (0.7, -1), a point of MO-Gymnasium's known front.
     # A small initial temperature and entropy target: with alpha = 1 the entropy bonus per
     # step outweighs the -1 time penalty and the soft-optimal policy avoids treasures.
+    # Three seeds, two must find it; measured: 5 of 5 seeds after 60 updates, 0 of 5 after 30.
     env = morl.envs.make("deep-sea-treasure-v0")
     config = sac.SACConfig(num_envs=4, rollout_steps=8, gradient_steps=8, batch_size=64, buffer_size=4096,
                            learning_starts=256, hidden_sizes=(32, 32))
@@ -109,50 +125,72 @@ def test_discrete_sac_finds_nearest_treasure_under_time_weight():
         env.action_space(), actor_lr=1e-3, critic_lr=1e-3, alpha_lr=1e-3, init_alpha=0.1, target_entropy=0.5
     )
     weights = jnp.array([0.0, 1.0])
-    state, _ = jax.jit(learner.make_train(60))(jax.random.key(0), weights, hyper)
-    returns = np.asarray(learner.evaluate(jax.random.key(1), state, weights, 3))
+    states, _ = jax.jit(jax.vmap(learner.make_train(60), in_axes=(0, None, None)))(_seeds(3), weights, hyper)
+    returns = np.asarray(jax.vmap(learner.evaluate, in_axes=(None, 0, None, None))(jax.random.key(1), states, weights, 3))
     front = env.pareto_front()
     target = front[np.argmax(front @ np.array([0.0, 1.0]))]
-    np.testing.assert_allclose(returns, np.broadcast_to(target, returns.shape))
+    found = np.all(np.abs(returns - target) < 1e-5, axis=(1, 2))
+    assert np.sum(found) >= 2, returns
 
 
 PEAKS_CONFIG = sac.SACConfig(
     num_envs=8, rollout_steps=1, gradient_steps=1, batch_size=64, buffer_size=4096, learning_starts=64,
     hidden_sizes=(32, 32), actor="pmoe", num_experts=4,
 )
+PEAKS_HYPER = dict(actor_lr=3e-3, critic_lr=3e-3, alpha_lr=3e-3, init_alpha=0.1)
+
+
+def _peaks_outcomes(actor: str, num_seeds: int, num_updates: int, check_determinism: bool = False) -> dict[str, np.ndarray]:
+    """Train `num_seeds` seeds on TwoPeaks under weights (0.5, 0.5) in one program; per seed:
+    expert spread (tanh means), router max / min probability, distance of the favoured
+    expert from an optimum, and the deterministic action's payoff as numpy scores it.
+    `check_determinism`: train one more member on the first seed and require it to be
+    bit-identical to the first (states and metrics)."""
+    env = TwoPeaks()
+    weights = jnp.array([0.5, 0.5])
+    learner = sac.make(env, dataclasses.replace(PEAKS_CONFIG, actor=actor))
+    hyper = sac.default_hyperparams(env.action_space(), **PEAKS_HYPER)
+    train = jax.jit(jax.vmap(learner.make_train(num_updates), in_axes=(0, None, None)))
+    keys = _seeds(num_seeds)
+    if check_determinism:  # one more member with the first seed again: it must match bit for bit
+        keys = jnp.concatenate([keys, keys[:1]])
+    states, metrics = train(keys, weights, hyper)
+    if check_determinism:
+        first, again = (jax.tree_util.tree_map(lambda x: x[k], (states, metrics)) for k in (0, num_seeds))
+        chex.assert_trees_all_equal(first, again)  # same seed, same numbers
+        states = jax.tree_util.tree_map(lambda x: x[:num_seeds], states)
+    mixture = jax.vmap(lambda p: learner.nets.actor.apply(p, jnp.ones(1), weights))(states.actor_params)
+    means = np.tanh(np.asarray(mixture.mean[..., 0]))  # [S, K]
+    probs = np.asarray(mixture.probs)
+    top = np.argmax(probs, -1)
+    action = np.asarray(jax.vmap(lambda p: learner.act(p, jnp.ones(1), weights))(states.actor_params))[:, 0]
+    return {
+        "spread": means.max(1) - means.min(1),
+        "max_prob": probs.max(1),
+        "min_prob": probs.min(1),
+        "top_off": np.abs(np.abs(means[np.arange(num_seeds), top]) - 0.7),
+        "pays": _bumps(action) @ np.array([0.5, 0.5]),
+    }
 
 
 def test_pmoe_experts_distinct_router_non_uniform_on_two_optima_and_deterministic():
-    env = TwoPeaks()
-    learner = sac.make(env, PEAKS_CONFIG)
-    hyper = sac.default_hyperparams(env.action_space(), actor_lr=3e-3, critic_lr=3e-3, alpha_lr=3e-3, init_alpha=0.1)
-    weights = jnp.array([0.5, 0.5])
-    train = jax.jit(learner.make_train(600))
-    state, metrics = train(jax.random.key(1), weights, hyper)
-    again, metrics_again = train(jax.random.key(1), weights, hyper)
-    chex.assert_trees_all_equal((state, metrics), (again, metrics_again))  # same seed, same numbers
-
-    mixture = learner.nets.actor.apply(state.actor_params, jnp.ones(1), weights)
-    means = np.tanh(np.asarray(mixture.mean[:, 0]))
-    probs = np.asarray(mixture.probs)
-    assert means.max() - means.min() > 0.5, means  # experts distinct
-    assert probs.max() > 0.5 and probs.min() < 0.15, probs  # router far from uniform (0.25 each)
-    top = int(np.argmax(probs))
-    assert abs(abs(means[top]) - 0.7) < 0.1, (means, probs)  # the favoured expert sits on an optimum
-    # the deterministic action pays close to the optimum 0.5 under the weights, as numpy scores it
-    action = float(learner.act(state.actor_params, jnp.ones(1), weights)[0])
-    assert float(_bumps(action) @ np.array([0.5, 0.5])) > 0.45, action
+    """Per seed: experts distinct (tanh means spread > 0.5), router far from uniform (0.25
+    each: max > 0.5, min < 0.15), the favoured expert within 0.1 of an optimum, the
+    deterministic action pays > 0.45 of the optimum 0.5. Three of five seeds must pass all;
+    measured: four of five (the fifth's experts spread only 0.17), every other check on all
+    five with margin (max 0.73-0.90, min 0.03-0.08, off 0.001-0.027, pays 0.49-0.50).
+    A second member on the first seed ends bit-identical to it (states and metrics)."""
+    out = _peaks_outcomes("pmoe", num_seeds=5, num_updates=600, check_determinism=True)
+    passing = (out["spread"] > 0.5) & (out["max_prob"] > 0.5) & (out["min_prob"] < 0.15) & (out["top_off"] < 0.1) & (out["pays"] > 0.45)
+    assert np.sum(passing) >= 3, out
 
 
 @pytest.mark.slow
 def test_gumbel_actor_reaches_an_optimum():
-    env = TwoPeaks()
-    weights = jnp.array([0.5, 0.5])
-    hyper = sac.default_hyperparams(env.action_space(), actor_lr=3e-3, critic_lr=3e-3, alpha_lr=3e-3, init_alpha=0.1)
-    learner = sac.make(env, dataclasses.replace(PEAKS_CONFIG, actor="pmoe_gumbel"))
-    state, _ = jax.jit(learner.make_train(400))(jax.random.key(0), weights, hyper)
-    action = float(learner.act(state.actor_params, jnp.ones(1), weights)[0])
-    assert float(_bumps(action) @ np.array([0.5, 0.5])) > 0.4, action
+    """The Gumbel ablation's deterministic action pays > 0.4 of 0.5 on four of five seeds;
+    measured at 800 updates: 5 of 5 (0.497-0.500); at 400: 3 of 5 (the others 0.005, 0.07)."""
+    out = _peaks_outcomes("pmoe_gumbel", num_seeds=5, num_updates=800)
+    assert np.sum(out["pays"] > 0.4) >= 4, out
 
 
 # --- replay buffer ------------------------------------------------------------------------------
@@ -216,6 +254,7 @@ def test_shared_buffer_population_writes_all_members_and_samples_per_member():
 
 # --- validation -----------------------------------------------------------------------------------
 def test_bad_inputs_are_named():
+    chex.clear_trace_counter()
     env = morl.envs.make("mo-pendulum-v0")
     learner = sac.make(env, PENDULUM_CONFIG)
     hyper = sac.default_hyperparams(env.action_space())
