@@ -19,6 +19,8 @@ compare step by step, and check the kill frequency statistically.
 
 from __future__ import annotations
 
+import functools
+
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -126,8 +128,22 @@ class ResourceGathering(Environment[ResourceGatheringState, ResourceGatheringPar
         What the front is: the non-dominated expected returns of six deterministic paths
         (Barrett & Narayanan's), not a search over all policies. It is incomplete: e.g. the
         path home -> gem -> gold -> home around both enemies (18 moves, no risk) returns
-        `[0, gamma**17, gamma**17]`, which no listed point dominates for `gamma` < 1."""
+        `[0, gamma**17, gamma**17]`, which no listed point dominates for `gamma` < 1, and at
+        `gamma=0.99` it dominates the listed risky tour of both. `pareto_front_exact(gamma)`
+        is the front over all deterministic policies."""
         return _non_dominated(_candidate_returns(gamma, first_step=0)) + 0.0  # + 0.0 turns -0.0 into 0.0
+
+    def pareto_front_exact(self, gamma: float = 1.0) -> np.ndarray:
+        """The exact front `[n, 3]` of expected discounted returns (reward on step `t` counted
+        `gamma**t`) over all deterministic policies, time-dependent ones included, under the
+        default 100-step limit and kill probability 0.1; rows sorted. Computed by backward
+        induction over (step, position, has_gold, has_gem) keeping non-dominated sets
+        (`_exact_front`, about 1 s, cached per gamma).
+
+        At `gamma=0.99` it is `{gem [0, 0, gamma**9], gold [0, gamma**11, 0], the safe tour of
+        both [0, gamma**17, gamma**17]}`: the safe tour dominates the risky both-resources point
+        of `pareto_front` (MO-Gymnasium's list has a dominated point there)."""
+        return _exact_front(float(gamma), _DEFAULT_MAX_STEPS, _DEFAULT_KILL_PROB).copy()
 
     def pareto_front_mo_gymnasium(self, gamma: float = 1.0) -> np.ndarray:
         """MO-Gymnasium's `pareto_front(gamma)` exactly (rows sorted): the same six candidates
@@ -158,3 +174,40 @@ def _candidate_returns(gamma: float, first_step: int) -> np.ndarray:
             0.9 * gold * at(10) + 0.1 * death * at(7),
         ]
     )
+
+
+_DEFAULT_MAX_STEPS, _DEFAULT_KILL_PROB = 100, 0.1
+
+
+@functools.lru_cache(maxsize=16)
+def _exact_front(gamma: float, max_steps: int, kill_prob: float) -> np.ndarray:
+    """Backward induction: `V_t(s)`, the non-dominated expected returns from state `s` at step
+    `t`, discounted to step `t`; `V_max_steps = {0}`. A move onto home ends the episode with
+    `[0, gold, gem]`; onto an enemy it pays `kill_prob * [-1, 0, 0]` and continues with
+    probability `1 - kill_prob`; elsewhere it pays nothing. Expectations of deterministic
+    policies are affine in the continuation, so non-dominated sets compose."""
+    from morl.envs.four_room import _non_dominated as non_dominated
+    from morl.envs.four_room import _snap
+
+    size = MAP.shape[0]
+    states = [(r, c, g, m) for r in range(size) for c in range(size) for g in (0, 1) for m in (0, 1)]
+    values = {s: np.zeros((1, 3)) for s in states}
+    for _ in range(max_steps):
+        new = {}
+        for r, c, g, m in states:
+            options = []
+            for dr, dc in _MOVES:
+                rr, cc = (r + dr, c + dc) if 0 <= r + dr < size and 0 <= c + dc < size else (r, c)
+                cell = MAP[rr, cc]
+                gg, mm = max(g, int(cell == GOLD)), max(m, int(cell == GEM))
+                if cell == HOME:
+                    options.append(np.array([[0.0, gg, mm]]))
+                elif cell == ENEMY:
+                    options.append(np.array([-kill_prob, 0.0, 0.0]) + (1 - kill_prob) * gamma * values[(rr, cc, gg, mm)])
+                else:
+                    options.append(gamma * values[(rr, cc, gg, mm)])
+            options = _snap(np.concatenate(options))
+            new[(r, c, g, m)] = options[non_dominated(options, np.zeros(len(options)))]
+        values = new
+    front = values[(int(START[0]), int(START[1]), 0, 0)]
+    return front[np.lexsort(front.T[::-1])] + 0.0

@@ -235,6 +235,23 @@ def test_front_misses_the_safe_tour_of_both_resources():
     assert not np.any(np.all(front >= safe, axis=1))
 
 
+@pytest.mark.parametrize("gamma", [0.99, 0.9])
+def test_exact_front_dominates_the_candidates_and_at_099_is_three_rolled_out_paths(gamma, path_returns):
+    """`pareto_front_exact` weakly dominates every candidate path's (rolled-out) expected return;
+    at 0.99 it is exactly the gem path, the gold path (both around the enemies) and the safe
+    tour of both, each rolled out, and the safe tour dominates the risky tour of both that
+    `pareto_front` keeps."""
+    env = morl.envs.make(ENV_ID)
+    exact = env.pareto_front_exact(gamma)
+    candidates = path_returns[0, :, GAMMAS.index(gamma)]
+    assert np.all(np.all(exact[None] >= candidates[:, None] - 1e-9, axis=2).any(1))
+    if gamma == 0.99:
+        rolled = np.stack([candidates[0], candidates[4], _expected_returns_port(SAFE_TOUR, [gamma])[0]])
+        np.testing.assert_allclose(exact, rolled[np.lexsort(rolled.T[::-1])], rtol=0, atol=1e-9)
+        risky = env.pareto_front(gamma)[0]
+        assert risky[0] < 0 and np.all(exact[1] >= risky)
+
+
 def test_jits_and_vmaps_through_autoreset():
     env = morl.envs.make(ENV_ID)
     obs, reward, terminated, truncated = random_vmapped_rollout(env, num_envs=64, num_steps=300)
