@@ -24,7 +24,7 @@ from settings import ALGORITHMS, BUDGETS, TASKS  # noqa: E402
 
 RESULTS = HERE / "results"
 FRONTS = HERE / "fronts"
-NAMES = {"cmorl": "C-MORL", "morld": "MORL/D (PPO)", "morld-sac": "MORL/D (SAC)", "pgmorl": "PGMORL"}
+NAMES = {"cmorl": "C-MORL", "morld": "MORL/D (PPO)", "morld-sac": "MORL/D (SAC)", "pgmorl": "PGMORL", "conditioned-ppo": "Conditioned PPO"}
 METRICS = (("hypervolume", "HV"), ("expected_utility", "EU"), ("sparsity", "SP"))
 
 
