@@ -214,6 +214,7 @@ def build(raw: Mapping[str, Any] | None = None, overrides: Iterable[tuple[str, A
         raw["algo"] = _rename_section(dict(raw["algo"]), renamed, "algo")
     if isinstance(raw.get("grid"), Mapping):
         raw["grid"] = {_grid_key(str(k), renamed): v for k, v in raw["grid"].items()}
+    _env_defaults_below(raw, name, config_cls, overrides)
     for key, value in overrides:
         key = qualify(key)
         if key.startswith("grid."):
@@ -225,6 +226,34 @@ def build(raw: Mapping[str, Any] | None = None, overrides: Iterable[tuple[str, A
     experiment = dataclasses.replace(experiment, algo=algo)
     _check_experiment(experiment)
     return experiment
+
+
+def _env_defaults_below(raw: dict[str, Any], name: str, config_cls: Any, overrides: list[tuple[str, Any]]) -> None:
+    """Put the env's defaults for algorithm `name` (`morl.envs.defaults.algo_defaults`) under
+    `raw["algo"]`: every key the raw config or an override gives wins. An `algo` given as
+    a config object (a Python config file) is taken whole."""
+    from morl.envs.defaults import algo_defaults
+
+    algo = raw.get("algo")
+    if algo is not None and not isinstance(algo, Mapping):
+        return
+    env = next((v for k, v in reversed(overrides) if current_key(qualify(k), config_cls, warn=False) == "algo.env"), None)
+    if env is None:
+        default = next((f.default for f in dataclasses.fields(config_cls) if f.name == "env"), None)
+        env = (algo or {}).get("env", default)
+    layer: dict[str, Any] = {}
+    for key, value in algo_defaults(name, str(env)).items():
+        _assign(layer, key, _deep_copy(value))
+    if layer:
+        raw["algo"] = _merged(layer, dict(algo or {}))
+
+
+def _merged(base: dict[str, Any], top: Mapping[str, Any]) -> dict[str, Any]:
+    """`base` with `top` laid over it, sections (dicts) merged key by key."""
+    out = dict(base)
+    for key, value in top.items():
+        out[key] = _merged(out[key], value) if isinstance(out.get(key), dict) and isinstance(value, Mapping) else value
+    return out
 
 
 #: Seeds become `jax.random.key(seed)` of an int32 array: every run's seed must fit.

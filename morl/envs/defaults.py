@@ -9,11 +9,23 @@ objective (-100, -100, -100)); the others are bounds of the env's reachable retu
 An id without an entry gets `automatic_ref_point`: the per-objective minimum of
 random-policy returns, moved down by their spread (a heuristic: it is printed by
 the CLI and recorded in the run's config.yaml, so a run states what it used).
+
+Besides the reference point an entry holds:
+- `eval_episodes`: evaluation episodes averaged per archive candidate, the default of
+  every algorithm config whose `eval_episodes` is None (MORL/D, C-MORL). 1 for
+  deterministic envs; more for stochastic ones, whose single-episode returns are noisy
+  estimates that the archive (keeping the best of many) would otherwise bias upwards.
+- `algo`: per-algorithm config defaults for the env, `{algorithm: {dotted key: value}}`
+  (keys as in YAML under `algo`, e.g. `"ppo.ent_coef"`). `morl.config.build` applies them
+  between the config class's defaults and anything the user gives (config file, flags,
+  `--set`), so `morl train ALGO --env ID` alone gets them; a Python-built config does
+  not (`algo_defaults(algorithm, env_id)` returns them). Chosen by
+  experiments/defaults_quality.py (see its RESULTS.md for what each one fixes).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -23,9 +35,12 @@ from morl.envs.registry import HOST_PREFIX
 
 @dataclass(frozen=True)
 class EnvDefaults:
-    """`ref_point`: length = the env's objectives, dominated by every reachable return."""
+    """`ref_point`: length = the env's objectives, dominated by every reachable return;
+    `eval_episodes` and `algo`: see the module docstring."""
 
     ref_point: tuple[float, ...]
+    eval_episodes: int = 1
+    algo: dict[str, dict[str, Any]] = field(default_factory=dict, compare=False, hash=False)
 
 
 def _same(ids: tuple[str, ...], defaults: EnvDefaults) -> dict[str, EnvDefaults]:
@@ -40,9 +55,12 @@ ENV_DEFAULTS: dict[str, EnvDefaults] = {
     **_same(("deep-sea-treasure-v0", "deep-sea-treasure-concave-v0", "deep-sea-treasure-mirrored-v0"),
             EnvDefaults((0.0, -25.0))),
     "fruit-tree-v0": EnvDefaults((0.0,) * 6),
-    **_same(("minecart-v0", "minecart-deterministic-v0"), EnvDefaults((-1.0, -1.0, -200.0))),
-    # (enemy, gold, gem): at most one death (-1), gold and gem at most +1 each.
-    "resource-gathering-v0": EnvDefaults((-1.0, -1.0, -1.0)),
+    # minecart-v0 draws the ore amounts at random: archive candidates are means of 4 episodes.
+    "minecart-v0": EnvDefaults((-1.0, -1.0, -200.0), eval_episodes=4),
+    "minecart-deterministic-v0": EnvDefaults((-1.0, -1.0, -200.0)),
+    # (enemy, gold, gem): at most one death (-1), gold and gem at most +1 each. The enemy
+    # attacks at random: archive candidates are means of 8 episodes.
+    "resource-gathering-v0": EnvDefaults((-1.0, -1.0, -1.0), eval_episodes=8),
     # Item counts of the three kinds: never negative.
     "four-room-v0": EnvDefaults((-1.0, -1.0, -1.0)),
     # Penalties of at most -1 per step over 200-step episodes (any discount); speed >= 0.
@@ -71,6 +89,19 @@ def base_id(env_id: str) -> str:
 def env_defaults(env_id: str) -> EnvDefaults | None:
     """The table's entry for `env_id` (host and port ids share it), or None."""
     return ENV_DEFAULTS.get(base_id(env_id))
+
+
+def eval_episodes(env_id: str) -> int:
+    """Evaluation episodes per archive candidate for `env_id`: the table's, else 1."""
+    entry = env_defaults(env_id)
+    return 1 if entry is None else int(entry.eval_episodes)
+
+
+def algo_defaults(algorithm: str, env_id: str) -> dict[str, Any]:
+    """The env's config defaults for `algorithm` (`{dotted key: value}`, keys relative to
+    `algo`), empty when it has none."""
+    entry = env_defaults(env_id)
+    return {} if entry is None else dict(entry.algo.get(algorithm, {}))
 
 
 def automatic_ref_point(env: Any, gamma: float, *, episodes: int = 16, max_steps: int = 1000, seed: int = 0) -> tuple[float, ...]:

@@ -26,6 +26,7 @@ import numpy as np
 
 from morl.agents.ppo.config import PPOSection
 from morl.envs.defaults import env_defaults
+from morl.envs.defaults import eval_episodes as env_eval_episodes
 from morl.decomposition.weights import check_weights
 
 #: The run's update and chunk counters are int32 inside the compiled program.
@@ -81,7 +82,8 @@ class CMORLConfig:
       once on `w . A`.
     - `init_steps` / `total_steps`: nominal T_init / T (see the module docstring).
     - `eval_period`: PPO updates between evaluations in the init stage;
-      `eval_episodes` deterministic episodes per evaluation, each stopped after
+      `eval_episodes` deterministic episodes per evaluation (None: the env's default,
+      `morl.envs.defaults`, more than 1 for stochastic envs), each stopped after
       `max_eval_steps` steps (the PPO config's `eval_gamma` is overridden with the
       top-level one). `archive_capacity`: the archive's capacity (crowding-distance
       eviction).
@@ -136,7 +138,7 @@ class CMORLConfig:
     pop_size: int = 6
     weight_init: str | tuple[tuple[float, ...], ...] = "uniform"
     eval_period: int = 10
-    eval_episodes: int = 1
+    eval_episodes: int | None = None  # None: the env's (`morl.envs.defaults`; 1 unless stochastic), set when made
     max_eval_steps: int = 1000
     archive_capacity: int = 200
     beta: float = 0.9
@@ -154,6 +156,8 @@ class CMORLConfig:
     ppo: PPOSection = CMORL_PPO
 
     def __post_init__(self) -> None:
+        if self.eval_episodes is None:
+            object.__setattr__(self, "eval_episodes", env_eval_episodes(self.env))
         if self.ref_point is not None:
             object.__setattr__(self, "ref_point", tuple(float(v) for v in np.ravel(self.ref_point)))
         if not (isinstance(self.beta, (int, float)) and 0.0 < self.beta < 1.0):

@@ -28,6 +28,7 @@ from typing import ClassVar, Literal
 from morl.agents.ppo.config import PPOSection
 from morl.agents.sac.config import SACSection
 from morl.algorithms.scaffold import MAX_ITERATIONS
+from morl.envs.defaults import eval_episodes as env_eval_episodes
 
 SCALARIZATIONS = ("weighted_sum", "tchebycheff", "augmented_tchebycheff", "pbi", "smooth_tchebycheff")
 
@@ -64,7 +65,7 @@ class MORLDConfig:
     cooperation: Literal["none", "transfer", "shared_buffer"] = "none"
     shaping: tuple[str, ...] = ()
     eval_period: int = 5
-    eval_episodes: int = 1
+    eval_episodes: int | None = None  # None: the env's (`morl.envs.defaults`; 1 unless stochastic), set when made
     max_eval_steps: int = 1000
     archive_capacity: int = 64
     chunk_iterations: int = 10
@@ -89,6 +90,10 @@ class MORLDConfig:
         "sac.init_alpha",
         "sac.gumbel_temperature",
     )
+
+    def __post_init__(self) -> None:
+        if self.eval_episodes is None:
+            object.__setattr__(self, "eval_episodes", env_eval_episodes(self.env))
 
     @property
     def steps_per_iteration(self) -> int:
