@@ -18,7 +18,17 @@ and what happens after an evaluation: weight adaptation, cooperation, reference 
 
 Random keys: `init` splits the run's key into `key_members, key_eval, key_rng` (members,
 first evaluation, the state's `rng`) and passes `fold_in(key, 1)` for random initial
-weights; each iteration splits `rng, key_eval = split(rng)`.
+weights; each iteration splits `rng, key_eval = split(rng)`. Without the initial
+evaluation (`Schedule.initial_evaluation=False`) `init` splits `key_rng, key_members`.
+
+Stages: an algorithm whose training has phases with programs of their own (C-MORL: the
+Pareto initialisation, then constrained extension rounds) lists them in
+`Schedule.stages`, each a `Stage`: `chunks` compiled chunks of its `program` (one run's
+`PopulationState -> (PopulationState, metrics)`, written with the algorithm's own
+functions), each advancing `iteration` by `iterations` and spending `env_steps`. The
+scaffold compiles one program per stage (vmapped over runs, placed, the state donated),
+picks the next chunk's stage from `iteration` on the host, and reports `stage` (its index)
+with every chunk's metrics; without stages the chunk is the iterate/evaluate loop above.
 
 The whole training state is `PopulationState`, a pytree of arrays, so checkpoints and
 resume need nothing more. `morl.algorithms.linear` is the smallest algorithm built on it
@@ -27,8 +37,9 @@ resume need nothing more. `morl.algorithms.linear` is the smallest algorithm bui
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from functools import partial
 from typing import Any, Protocol
 
 import jax
@@ -91,13 +102,33 @@ class PopulationAlgorithm(Protocol):
 
 
 @dataclass(frozen=True)
+class Stage:
+    """One phase of a staged algorithm (see the module docstring): `chunks` chunks of
+    `program` (one run: `program(state) -> (state, metrics)`, pure and jittable; the
+    scaffold adds `iterations` to `state.iteration` afterwards), each spending `env_steps`
+    env steps (whole population)."""
+
+    name: str
+    chunks: int
+    iterations: int
+    env_steps: int
+    program: Callable[[Any], tuple[Any, dict[str, jax.Array]]]
+
+
+@dataclass(frozen=True)
 class Schedule:
     """`total_steps`: the env-step budget of one run (whole population); an evaluation
     every `eval_period` iterations; `chunk_iterations` iterations per compiled chunk;
     `archive_capacity` Pareto archive slots; `vmappable` the config fields `hparams` may
     set (dotted names, e.g. "ppo.learning_rate"); `sections`, when set, the sections of
     `vmappable` this configuration uses (MORL/D: only its chosen learner's), so an
-    `hparams` name of another section is refused."""
+    `hparams` name of another section is refused.
+
+    `stages`: a staged algorithm's phases (`Stage`; then `eval_period` and
+    `chunk_iterations` are the algorithm's business and `total_steps` is their sum);
+    `initial_evaluation`: whether `init` evaluates the untrained population into the
+    archive; `member_ids`: False names an archived member by its archive slot, True by the
+    unique id the algorithm writes into its payload's `"member"`."""
 
     total_steps: int
     eval_period: int
@@ -105,6 +136,9 @@ class Schedule:
     archive_capacity: int
     vmappable: tuple[str, ...] = ()
     sections: tuple[str, ...] | None = None
+    stages: tuple[Stage, ...] = ()
+    initial_evaluation: bool = True
+    member_ids: bool = False
 
 
 @struct.dataclass
@@ -138,13 +172,20 @@ class PopulationTrainer:
         self.env = algorithm.env
         self.num_runs = check_num_runs(num_runs, hparams)
         self.hparams = check_hparams(schedule.vmappable, self.num_runs, hparams, schedule.sections)
-        iterations = -(-schedule.total_steps // algorithm.steps_per_iteration)
+        if schedule.stages:
+            iterations = sum(stage.chunks * stage.iterations for stage in schedule.stages)
+        else:
+            iterations = -(-schedule.total_steps // algorithm.steps_per_iteration)
         if iterations > MAX_ITERATIONS:
             raise ValueError(f"total_steps={schedule.total_steps:,} needs {iterations:,} iterations; at most {MAX_ITERATIONS:,}")
         self.env_steps_per_chunk = algorithm.steps_per_iteration * schedule.chunk_iterations
         self.placement = parallel.placement(devices, num_runs=self.num_runs, population=algorithm.pop_size)
         self._init = parallel.jit_init(self._over_runs(self._init_one, with_index=True), self.placement)
         self._run_chunk = parallel.jit_step(self._over_runs(self._chunk), self.placement)
+        self._stage_chunks = [
+            parallel.jit_step(self._over_runs(partial(self._stage_chunk, index)), self.placement, donate=True)
+            for index in range(len(schedule.stages))
+        ]
 
     # --- the compiled program ---------------------------------------------------------
     def _over_runs(self, fn: Any, with_index: bool = False) -> Any:
@@ -155,14 +196,17 @@ class PopulationTrainer:
         return jax.vmap(fn)
 
     def _init_one(self, key: jax.Array, run: jax.Array) -> PopulationState:
-        key_members, key_eval, key_rng = jax.random.split(key, 3)
+        if self.schedule.initial_evaluation:
+            key_members, key_eval, key_rng = jax.random.split(key, 3)
+        else:
+            key_rng, key_members = jax.random.split(key)
         hparams = {name: values[run] for name, values in self.hparams.items()}
         members, extra = self.algorithm.init(key_members, jax.random.fold_in(key, 1), hparams)
         example = jax.tree_util.tree_map(lambda x: x[0], self._payload(members, jnp.int32(0)))
         archive = archive_init(self.schedule.archive_capacity, self.env.reward_dim, example)
         returns = jnp.zeros((self.algorithm.pop_size, self.env.reward_dim), jnp.float32)
         state = PopulationState(members, archive, returns, jnp.int32(0), key_rng, extra)
-        return self._evaluate(state, key_eval, initial=True)
+        return self._evaluate(state, key_eval, initial=True) if self.schedule.initial_evaluation else state
 
     def _payload(self, members: Any, iteration: jax.Array) -> dict[str, Any]:
         pop = self.algorithm.pop_size
@@ -200,19 +244,68 @@ class PopulationTrainer:
         )
         return state, metrics
 
+    def _stage_chunk(self, index: int, state: PopulationState) -> tuple[PopulationState, dict[str, jax.Array]]:
+        stage = self.schedule.stages[index]
+        state, metrics = stage.program(state)
+        state = state.replace(iteration=state.iteration + stage.iterations)
+        metrics = dict(metrics)
+        metrics.update(
+            archive_size=jnp.sum(state.archive.valid).astype(jnp.int32),
+            stage=jnp.int32(index),
+            iteration=state.iteration,
+        )
+        return state, metrics
+
     # --- the Trainer protocol ------------------------------------------------------------
     def init(self, key: jax.Array) -> PopulationState:
         return self._init(key)
 
-    def run_chunk(self, state: PopulationState) -> tuple[PopulationState, dict[str, jax.Array]]:
-        return self._run_chunk(state)
+    def run_chunk(self, state: PopulationState, stage: str | None = None) -> tuple[PopulationState, dict[str, jax.Array]]:
+        """One chunk. A staged trainer runs the scheduled stage's program; `stage` (a stage
+        name) forces another one, e.g. the first stage past its budget for an ablation
+        (its `iterations` still advance `state.iteration`, which `stage_of`, `done` and
+        `env_steps` read as the schedule's)."""
+        if not self.schedule.stages:
+            if stage is not None:
+                raise ValueError(f"stage={stage!r}: this trainer has no stages")
+            return self._run_chunk(state)
+        names = [s.name for s in self.schedule.stages]
+        if stage is None:
+            if self.done(state):
+                raise RuntimeError("run_chunk: the budget is already spent")
+            return self._stage_chunks[names.index(self.stage_of(state))](state)
+        if stage not in names:
+            raise ValueError(f"stage={stage!r}; this trainer's stages: {', '.join(names)}")
+        return self._stage_chunks[names.index(stage)](state)
 
     def done(self, state: PopulationState) -> bool:
+        if self.schedule.stages:
+            return self.stage_of(state) is None
         return self.env_steps(state) >= self.schedule.total_steps
 
     def env_steps(self, state: PopulationState) -> int:
-        iteration = np.asarray(state.iteration).reshape(-1)[0]
-        return int(iteration) * self.algorithm.steps_per_iteration
+        iteration = int(np.asarray(state.iteration).reshape(-1)[0])
+        if not self.schedule.stages:
+            return iteration * self.algorithm.steps_per_iteration
+        steps = 0
+        for stage in self.schedule.stages:
+            used = min(iteration, stage.chunks * stage.iterations)
+            steps += used // stage.iterations * stage.env_steps
+            iteration -= used
+        return steps
+
+    def stage_of(self, state: PopulationState) -> str | None:
+        """The name of the stage the next chunk belongs to (None when the schedule is
+        done); "train" for a trainer without stages."""
+        if not self.schedule.stages:
+            return None if self.done(state) else "train"
+        iteration = int(np.asarray(state.iteration).reshape(-1)[0])
+        for stage in self.schedule.stages:
+            span = stage.chunks * stage.iterations
+            if iteration < span:
+                return stage.name
+            iteration -= span
+        return None
 
     def _run(self, state: PopulationState, run: int) -> PopulationState:
         if self.num_runs is None:
@@ -226,16 +319,30 @@ class PopulationTrainer:
     def front(self, state: PopulationState, run: int = 0) -> Front:
         archive = self._run(state, run).archive
         points, payload = archive_front(archive)
-        slots = np.flatnonzero(np.asarray(archive.valid))
-        return Front(returns=np.asarray(points), weights=np.asarray(payload["weights"]), member=slots)
+        ids = self._member_ids(archive)[np.asarray(archive.valid)]
+        return Front(returns=np.asarray(points), weights=np.asarray(payload["weights"]), member=ids)
 
     def policy(self, state: PopulationState, member: int, run: int = 0) -> Any:
         archive = self._run(state, run).archive
-        valid = np.flatnonzero(np.asarray(archive.valid))
-        if member not in set(valid.tolist()):
-            raise ValueError(f"member={member} is not in the archive (valid ids: {valid.tolist()})")
-        actor = jax.tree_util.tree_map(lambda x: x[member], archive.payload["actor"])
-        return jax.tree_util.Partial(self._act, actor, archive.payload["weights"][member])
+        slot = self.archive_slot(archive, member)
+        actor = jax.tree_util.tree_map(lambda x: x[slot], archive.payload["actor"])
+        return jax.tree_util.Partial(self._act, actor, archive.payload["weights"][slot])
+
+    def _member_ids(self, archive: ParetoArchive) -> np.ndarray:
+        """Every slot's member id: the payload's unique id with `member_ids`, else the slot."""
+        if self.schedule.member_ids:
+            return np.asarray(archive.payload["member"])
+        return np.arange(archive.valid.shape[0])
+
+    def archive_slot(self, archive: ParetoArchive, member: int) -> int:
+        """The archive slot (of one run's `archive`) holding member id `member`; ValueError
+        if it is not in the archive."""
+        valid = np.asarray(archive.valid)
+        rows = np.flatnonzero(valid & (self._member_ids(archive) == member))
+        if rows.size == 0:
+            known = self._member_ids(archive)[valid].tolist()
+            raise ValueError(f"member={member} is not in the archive (valid ids: {known})")
+        return int(rows[0])
 
     def _act(self, actor: Any, weights: jax.Array, obs: jax.Array, key: jax.Array) -> jax.Array:
         """A bound method, so every member's `Partial` shares one compiled rollout."""

@@ -55,18 +55,19 @@ def runs():
     keys = jax.random.split(jax.random.key(0), RUNS)
     state = trainer.init(keys)
     metrics = []
-    while trainer._chunk(state) < trainer.budget.init_chunks:
+    while trainer.stage_of(state) == "init":
         state, m = trainer.run_chunk(state)
         metrics.append(jax.tree_util.tree_map(np.asarray, m))
     after_init = _copy(state)
     while not trainer.done(state):
         state, m = trainer.run_chunk(state)
         metrics.append(jax.tree_util.tree_map(np.asarray, m))
-    # init-only baseline: keep running the init stage until it has spent as many steps
+    # init-only baseline: keep running the init stage (forced past its budget) until it has
+    # spent as many steps
     baseline, steps = after_init, trainer.budget.init_steps
     per_chunk = CONFIG.pop_size * CONFIG.eval_period * trainer.budget.batch_size
     while steps < trainer.budget.total_steps:
-        baseline, _ = trainer._init_chunk(baseline)
+        baseline, _ = trainer.run_chunk(baseline, stage="init")
         steps += per_chunk
     return trainer, keys, state, baseline, metrics
 
@@ -130,7 +131,7 @@ def test_extension_snapshots_enter_the_archive_and_replay_in_mo_gymnasium():
     while not trainer.done(state):
         state, _ = trainer.run_chunk(state)
     # ids by hand: 2 policies x init chunks, then 2 snapshots of every problem per round
-    assert int(state.next_member) == 2 * b.init_chunks + b.extension_rounds * 2 * b.problems_per_round
+    assert int(state.extra["next_member"]) == 2 * b.init_chunks + b.extension_rounds * 2 * b.problems_per_round
     members = trainer.members(state)
     assert len(set(members.member.tolist())) == len(members.member)
     children = members.parent >= 0
@@ -142,3 +143,19 @@ def test_extension_snapshots_enter_the_archive_and_replay_in_mo_gymnasium():
         act = jax.jit(trainer.policy(state, int(front.member[row])))
         total = mo_gymnasium_return(act, "deep-sea-treasure-concave-v0", config.eval_gamma, config.max_eval_steps)
         np.testing.assert_allclose(total, front.returns[row], rtol=1e-4, atol=1e-4)
+
+
+def test_stage_schedule_on_the_scaffold(runs):
+    """The scaffold's stages: init chunks then rounds, `iteration` counting a policy's PPO
+    updates, env steps adding up to the budget, nothing run past it."""
+    trainer, _, state, _, metrics = runs
+    b = trainer.budget
+    assert [int(m["stage"][0]) for m in metrics] == [0] * b.init_chunks + [1] * b.extension_rounds
+    updates = np.cumsum([CONFIG.eval_period] * b.init_chunks + [CONFIG.extension_updates] * b.extension_rounds)
+    np.testing.assert_array_equal([int(m["iteration"][0]) for m in metrics], updates)
+    assert trainer.stage_of(state) is None and trainer.done(state)
+    assert trainer.env_steps(state) == b.total_steps
+    with pytest.raises(RuntimeError, match="already spent"):
+        trainer.run_chunk(state)
+    with pytest.raises(ValueError, match="stages: init, extension"):
+        trainer.run_chunk(state, stage="warmup")

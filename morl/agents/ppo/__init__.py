@@ -11,6 +11,7 @@ The contract multi-policy algorithms (MORL/D, C-MORL) build on:
     result = learner.evaluate(key, state_or_params, weights, num_episodes)    # EvalResult, deterministic
     action = learner.act(params, obs, weights, key, deterministic)
     final, metrics = jax.jit(learner.make_train(num_updates))(key, weights)   # whole run in lax.scan
+    g = learner.estimate_return(key, params, weights, shaping_state, hyper)  # [m] mean GAE target, fresh envs
 
 `PPOConfig` is static (shapes, network, schedule kind); `PPOHyperparams` holds the
 per-member numbers (learning rate, gamma, lambda, clip, coefficients) and vmaps.

@@ -70,6 +70,9 @@ class PPO(NamedTuple):
     - `evaluate(key, state_or_params, weights=None, num_episodes=1) -> EvalResult`
     - `act(params, obs, weights, key, deterministic=False) -> env action`
     - `make_train(num_updates) -> train(key, weights, hyper=None) -> (state, metrics [num_updates])`
+    - `estimate_return(key, params, weights, shaping_state, hyper) -> [m]`: mean GAE value
+      target of one rollout from fresh envs (`update`'s own rollout and GAE; C-MORL's
+      threshold probe)
 
     `action_value` is the PMOE router's vector Q network (`ppo.pmoe.ActionValue`), `None`
     for the other actors.
@@ -85,6 +88,7 @@ class PPO(NamedTuple):
     act: Callable[..., jax.Array]
     make_train: Callable[[int], Callable[..., tuple[PPOState, dict[str, jax.Array]]]]
     action_value: Any = None
+    estimate_return: Callable[..., jax.Array] | None = None
 
 
 def _check_weights(weights: jax.Array, reward_dim: int, what: str = "weights") -> jax.Array:
@@ -211,21 +215,39 @@ def make(
             return state.hyper.ent_coef * _remaining(state)
         return state.hyper.ent_coef
 
+    def _rollout(params, weights, hyper, carry):
+        """`num_steps` steps of the `num_envs` training envs from `carry = (env_state, obs,
+        shaping_state, key)` (rollout.py), then vector GAE on the shaped rewards (values
+        batched over [T, E]): `((env_state, obs, shaping_state), traj, values, advantages,
+        targets)`."""
+        carry, traj = collect(
+            train_env, env_params, actor.apply, params["actor"], weights, shaping, hyper.gamma, carry, num_steps
+        )
+        values = critic.apply(params["critic"], traj.obs, weights)
+        next_values = critic.apply(params["critic"], traj.final_obs, weights)
+        advantages, targets = losses.vector_gae(
+            traj.reward, values, next_values, traj.terminated, traj.done, hyper.gamma, hyper.gae_lambda
+        )
+        return carry, traj, values, advantages, targets
+
+    def estimate_return(key, params, weights, shaping_state, hyper) -> jax.Array:
+        """A policy's own return estimate `[m]` in the critic's units: the mean GAE value
+        target over one rollout (`num_steps x num_envs`, the same rollout and GAE as
+        `update`) from `num_envs` fresh envs, with reward-shaping state `shaping_state`
+        and `hyper`'s gamma and GAE lambda. Nothing is learned."""
+        key_reset, key_rollout = jax.random.split(key)
+        obs, env_state = jax.vmap(train_env.reset, in_axes=(0, None))(jax.random.split(key_reset, num_envs), env_params)
+        *_, targets = _rollout(params, weights, hyper, (env_state, obs, shaping_state, key_rollout))
+        return targets.mean(axis=(0, 1))
+
     def update(state: PPOState) -> tuple[PPOState, dict[str, jax.Array]]:
         hyper, weights = state.hyper, state.weights
         rng, key_rollout, key_epochs = jax.random.split(state.rng, 3)
 
-        # --- rollout -------------------------------------------------------------------
+        # --- rollout and vector GAE ------------------------------------------------------
         carry = (state.env_state, state.obs, state.shaping_state, key_rollout)
-        (env_state, obs, shaping_state), traj = collect(
-            train_env, env_params, actor.apply, state.params["actor"], weights, shaping, hyper.gamma, carry, num_steps
-        )
-
-        # --- vector GAE (values batched over [T, E]) -----------------------------------
-        values = critic.apply(state.params["critic"], traj.obs, weights)
-        next_values = critic.apply(state.params["critic"], traj.final_obs, weights)
-        advantages, targets = losses.vector_gae(
-            traj.reward, values, next_values, traj.terminated, traj.done, hyper.gamma, hyper.gae_lambda
+        (env_state, obs, shaping_state), traj, values, advantages, targets = _rollout(
+            state.params, weights, hyper, carry
         )
 
         # --- SER: scalarisation gradient at the recent mean return ----------------------
@@ -381,4 +403,4 @@ def make(
 
         return train
 
-    return PPO(config, env, actor, critic, init, update, evaluate_policy, act, make_train, action_value)
+    return PPO(config, env, actor, critic, init, update, evaluate_policy, act, make_train, action_value, estimate_return)

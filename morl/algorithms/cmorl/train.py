@@ -1,4 +1,5 @@
-"""C-MORL's trainer: Pareto initialisation, then constrained Pareto extension rounds.
+"""C-MORL on the population trainer scaffold: Pareto initialisation, then constrained
+Pareto extension rounds.
 
     trainer = make_trainer(CMORLConfig(env="deep-sea-treasure-v0", ...))
     state = trainer.init(jax.random.key(0))
@@ -6,19 +7,26 @@
         state, metrics = trainer.run_chunk(state)
     front = trainer.front(state)
 
-The run is a fixed sequence of chunks (`CMORLConfig.budget`), each one jitted program:
-- `budget.init_chunks` **init chunks**: `eval_period` PPO updates of the `M` policies
-  (vmapped), then a deterministic evaluation of all `M` into the archive.
-- `budget.extension_rounds` **extension rounds**: select `n_select` archive policies
+`CMORL` is the algorithm, a `morl.algorithms.scaffold.PopulationAlgorithm` with two
+stages (`scaffold.Stage`); `CMORLTrainer` is `PopulationTrainer` driving it (run axis,
+per-run `hparams`, devices, one compiled program per stage, the `Trainer` protocol). The
+run is a fixed sequence of chunks (`CMORLConfig.budget`):
+- stage "init", `budget.init_chunks` chunks: `eval_period` PPO updates of the `M`
+  policies (vmapped), then a deterministic evaluation of all `M` into the archive.
+- stage "extension", `budget.extension_rounds` rounds: select `n_select` archive policies
   (`selection.select_for_extension`), build the `n_select * m` constrained problems
   (policy r, objective l) as ONE vmapped population, run `extension_updates` PPO
   updates on it (with the constrained objective of `constraints`), evaluate all of them
   and insert them into the archive (with `extension_eval_period=k`: after every k
-  updates, each snapshot a candidate with its own member id).
-The host only picks which of the two compiled programs the next chunk is (a static
-schedule); everything else runs inside jit. Every archive entry carries its actor/critic
-parameters and shaping state (the archive payload `Member`), so any front point can be
-restored (`Trainer.policy`) and extended.
+  updates, each snapshot a candidate with its own member id). With the barrier's
+  "policy" threshold a round starts with a probe of each selected policy: the PPO
+  learner's own `estimate_return` (its rollout and GAE, from fresh envs).
+The host only picks which stage's program the next chunk is (from `state.iteration`, the
+PPO updates done by a policy); everything else runs inside jit. The state is the
+scaffold's `PopulationState`: `members` the init-stage `PPOState [M]`, `extra =
+{"next_member": next archive id, "run": RunParams}`. Every archive entry carries its
+actor/critic parameters and shaping state (the payload, see `CMORL.payload`), so any
+front point can be restored (`Trainer.policy`, by its unique member id) and extended.
 """
 
 from __future__ import annotations
@@ -30,34 +38,29 @@ from typing import Any, NamedTuple
 import jax
 import jax.numpy as jnp
 import numpy as np
-from flax import struct
 
-from morl import parallel
 from morl.agents import ppo
 from morl.agents.ppo.config import HYPER_FIELDS, PPOHyperparams
-from morl.agents.ppo.losses import vector_gae
-from morl.agents.ppo.rollout import collect
-from morl.algorithms.api import Front
 from morl.algorithms.cmorl import constraints
 from morl.algorithms.cmorl.config import CMORLConfig
 from morl.algorithms.cmorl.selection import select_for_extension
+from morl.algorithms.scaffold import PopulationState, PopulationTrainer, Schedule, Stage
 from morl.decomposition.weights import one_hot_weights, uniform_weights
 from morl.envs import make as make_env
 from morl.envs.registry import parse_kwargs
-from morl.envs.wrappers import AutoReset, EpisodeStatistics
-from morl.pareto import ParetoArchive, archive_init, archive_insert
-from morl.shaping.base import chain, identity
-from morl.shaping.normalize import normalize
+from morl.pareto import ParetoArchive, archive_insert
 
 
 class Member(NamedTuple):
-    """Archive payload of one policy. `params {"actor", "critic"}`; `opt_state` its Adam
-    moments with `extension_optimizer="inherit"` (an extension problem starts from them),
-    None otherwise (nothing reads them, so the archive does not hold them);
-    `shaping_state` its reward-shaping state; `weights [m]` its (or its parent's) init weight vector; `member`
-    a unique int id; `extended` whether an extension round started from it; `parent` the
-    id it was extended from (-1: init stage); `objective` the maximised objective of its
-    extension problem (-1: init stage)."""
+    """One archive payload as `CMORLTrainer.members` returns it. `params {"actor",
+    "critic"}`; `opt_state` its Adam moments with `extension_optimizer="inherit"` (an
+    extension problem starts from them), None otherwise (nothing reads them, so the
+    archive does not hold them); `shaping_state` its reward-shaping state; `weights [m]`
+    its (or its parent's) init weight vector; `member` a unique int id; `extended` whether
+    an extension round started from it; `parent` the id it was extended from (-1: init
+    stage); `objective` the maximised objective of its extension problem (-1: init stage);
+    `iteration` the PPO updates its policy had when it was archived (the scaffold's
+    counter)."""
 
     params: Any
     opt_state: Any
@@ -67,6 +70,7 @@ class Member(NamedTuple):
     extended: jax.Array
     parent: jax.Array
     objective: jax.Array
+    iteration: jax.Array
 
 
 class RunParams(NamedTuple):
@@ -78,53 +82,27 @@ class RunParams(NamedTuple):
     hyper: PPOHyperparams
 
 
-@struct.dataclass
-class CMORLState:
-    """The whole training state. `population [M]` the init-stage PPO states; `archive`
-    (payload `Member`); `rng`; `chunk` chunks done (int32); `next_member` next member id;
-    `run` the run's `RunParams`."""
-
-    population: ppo.PPOState
-    archive: ParetoArchive
-    rng: jax.Array
-    chunk: jax.Array
-    next_member: jax.Array
-    run: RunParams
+#: The trainer's state: the scaffold's (`members`: the init-stage PPO states `[M]`;
+#: `extra = {"next_member", "run"}`).
+CMORLState = PopulationState
 
 
-class CMORLTrainer:
-    """The `morl.algorithms.api.Trainer` of C-MORL (see the module docstring)."""
+class CMORL:
+    """C-MORL as a `morl.algorithms.scaffold.PopulationAlgorithm` (see the module docstring).
+    Archive payload (a dict): `actor` the policy's PPO params `{"actor", "critic"}` (what
+    `act` and an extension problem start from), `opt_state`, `shaping_state`, `weights`,
+    `member` (unique id), `extended`, `parent`, `objective`, `iteration` (see `Member`)."""
 
-    def __init__(
-        self,
-        config: CMORLConfig,
-        num_runs: int | None = None,
-        hparams: Mapping[str, Any] | None = None,
-        devices: int | None = None,
-    ):
+    def __init__(self, config: CMORLConfig):
         if not isinstance(config, CMORLConfig):
             raise TypeError(f"make_trainer needs a CMORLConfig, got {type(config).__name__}")
-        if num_runs is not None and (not isinstance(num_runs, (int, np.integer)) or num_runs < 1):
-            raise ValueError(f"num_runs={num_runs!r} must be a positive int or None")
-        hparams = dict(hparams or {})
-        if hparams and num_runs is None:
-            raise ValueError("hparams need num_runs")
-        for name, values in hparams.items():
-            if name not in CMORLConfig.vmappable:
-                known = ", ".join(CMORLConfig.vmappable)
-                raise ValueError(f"cmorl: field {name!r} is not vmappable; vmappable: {known}")
-            if np.shape(values) != (num_runs,):
-                raise ValueError(f"cmorl: hparams[{name!r}] has shape {np.shape(values)}, expected ({num_runs},)")
         self.config = config
-        self.num_runs = num_runs
         self.env = make_env(config.env, **parse_kwargs(config.env_kwargs))
         m = self.env.reward_dim
-        self.budget = config.budget(m)
+        self.budget = b = config.budget(m)
+        self.pop_size = config.pop_size
+        self.steps_per_iteration = config.pop_size * b.batch_size
         self.reference = jnp.asarray(config.reference, jnp.float32)
-        self.run_params = _run_params(config, hparams)
-        _check_hparams(self.run_params)
-        if num_runs is not None:
-            self.run_params = jax.tree_util.tree_map(lambda x: jnp.broadcast_to(x, (num_runs,)), self.run_params)
         if config.weight_init == "onehot":
             weights = one_hot_weights(m)
         elif config.weight_init == "uniform":
@@ -133,7 +111,7 @@ class CMORLTrainer:
             weights = np.asarray(config.weight_init)
         self.weights = jnp.asarray(weights, jnp.float32)
 
-        ppo_config = config.ppo.ppo_config(config.eval_gamma, config.max_eval_steps, self.budget.init_updates)
+        ppo_config = config.ppo.ppo_config(config.eval_gamma, config.max_eval_steps, b.init_updates)
         ext_config = dataclasses.replace(ppo_config, lr_schedule="constant", ent_schedule="constant", total_updates=None)
         if config.constraint == "barrier":
             objective = constraints.log_barrier_objective(config.threshold, config.barrier_infeasible)
@@ -141,204 +119,92 @@ class CMORLTrainer:
             objective = constraints.lagrangian_objective()
         self.learner = ppo.make(self.env, ppo_config)
         self.extender = ppo.make(self.env, ext_config, policy_objective=objective)
-        self._shaping = chain(identity(), normalize(returns=True)) if ppo_config.normalize_returns else identity()
-        self._probe_env = EpisodeStatistics(AutoReset(self.env), gamma=config.eval_gamma)
+        self.stages = (
+            Stage("init", b.init_chunks, config.eval_period, config.pop_size * config.eval_period * b.batch_size,
+                  self.init_chunk),
+            Stage("extension", b.extension_rounds, config.extension_updates, b.extension_steps // b.extension_rounds,
+                  self.extension_round),
+        )  # fmt: skip
 
-        batched = num_runs is not None
-        runs = jax.vmap if batched else (lambda fn: fn)
-        self.placement = parallel.placement(devices, num_runs=num_runs, population=config.pop_size)
-        self._init = parallel.jit_init(runs(self._init_one), self.placement)
-        self._init_chunk = parallel.jit_step(runs(self._init_chunk_one), self.placement, donate=True)
-        self._ext_round = parallel.jit_step(runs(self._ext_round_one), self.placement, donate=True)
+    # --- the PopulationAlgorithm functions ----------------------------------------------
+    def init(self, key: jax.Array, weights_key: jax.Array, hparams: Mapping[str, jax.Array]) -> tuple[Any, dict]:
+        del weights_key  # the weights are fixed
+        run = run_params(self.config, hparams)
+        hypers = _replicate(run.hyper, self.pop_size)
+        members = jax.vmap(self.learner.init)(jax.random.split(key, self.pop_size), self.weights, hypers)
+        return members, {"next_member": jnp.int32(0), "run": run}
 
-    def _archived(self, opt_state: Any) -> Any:
-        """What `Member.opt_state` keeps of `opt_state`: all of it only when extension
-        problems inherit it."""
-        return opt_state if self.config.extension_optimizer == "inherit" else None
+    def iterate(self, members: ppo.PPOState, extra: dict) -> tuple[ppo.PPOState, dict, dict[str, jax.Array]]:
+        """One PPO update of every init-stage policy; metrics per member (`[M]`)."""
+        members, metrics = jax.vmap(self.learner.update)(members)
+        return members, extra, metrics
 
-    # --- the Trainer protocol ------------------------------------------------------------
-    def init(self, key: jax.Array) -> CMORLState:
-        if self.num_runs is None:
-            return self._init(key, self.run_params)
-        keys = jnp.asarray(key)
-        if keys.shape != (self.num_runs,):
-            raise ValueError(f"init: num_runs={self.num_runs} needs keys of shape ({self.num_runs},), got {keys.shape}")
-        return self._init(keys, self.run_params)
+    def evaluate(self, members: ppo.PPOState, key: jax.Array) -> jax.Array:
+        return self._evaluate(key, members.params, members.weights)
 
-    def run_chunk(self, state: CMORLState) -> tuple[CMORLState, dict[str, Any]]:
-        if self.done(state):
-            raise RuntimeError("run_chunk: the budget is already spent")
-        step = self._init_chunk if self._chunk(state) < self.budget.init_chunks else self._ext_round
-        return step(state)
+    def payload(self, members: ppo.PPOState) -> dict[str, Any]:
+        """The archive payload of init-stage policies; `member` and `iteration` are the
+        scaffold's (`init_chunk` writes the unique ids)."""
+        minus_one = jnp.full(self.pop_size, -1, jnp.int32)
+        return {
+            "actor": members.params,
+            "opt_state": self._archived(members.opt_state),
+            "shaping_state": members.shaping_state,
+            "weights": members.weights,
+            "extended": jnp.zeros(self.pop_size, bool),
+            "parent": minus_one,
+            "objective": minus_one,
+        }
 
-    def done(self, state: CMORLState) -> bool:
-        return self._chunk(state) >= self.num_chunks
+    def after_evaluation(
+        self, members: Any, extra: dict, returns: jax.Array, archive: ParetoArchive, initial: bool
+    ) -> tuple[Any, dict]:
+        """Nothing adapts; the `M` evaluated policies took the next `M` member ids."""
+        del returns, archive, initial
+        return members, {**extra, "next_member": extra["next_member"] + self.pop_size}
 
-    def env_steps(self, state: CMORLState) -> int:
-        chunk, b, c = self._chunk(state), self.budget, self.config
-        init_chunks = min(chunk, b.init_chunks)
-        rounds = max(chunk - b.init_chunks, 0)
-        per_init = c.pop_size * c.eval_period * b.batch_size
-        per_round = b.extension_steps // b.extension_rounds
-        return init_chunks * per_init + rounds * per_round
+    def act(self, actor: Any, weights: jax.Array, obs: jax.Array, key: jax.Array) -> jax.Array:
+        return self.learner.act(actor, obs, weights, key, deterministic=True)
 
-    def front(self, state: CMORLState, run: int = 0) -> Front:
-        archive = self._archive(state, run)
-        valid = np.asarray(archive.valid)
-        payload: Member = archive.payload
-        return Front(
-            returns=np.asarray(archive.points)[valid],
-            weights=np.asarray(payload.weights)[valid],
-            member=np.asarray(payload.member)[valid],
-        )
-
-    def policy(self, state: CMORLState, member: int, run: int = 0):
-        """`act(obs, key) -> action`, deterministic, for archive member id `member`."""
-        params, weights = self.member_params(state, member, run)
-        act = self.learner.act
-        return lambda obs, key: act(params, obs, weights, key, deterministic=True)
-
-    # --- helpers for users ---------------------------------------------------------------
-    @property
-    def num_chunks(self) -> int:
-        return self.budget.init_chunks + self.budget.extension_rounds
-
-    def member_params(self, state: CMORLState, member: int, run: int = 0) -> tuple[Any, jax.Array]:
-        """`(params, weights)` of archive member id `member` (KeyError if it left the archive)."""
-        archive = self._archive(state, run)
-        ids = np.asarray(archive.payload.member)
-        rows = np.flatnonzero(np.asarray(archive.valid) & (ids == member))
-        if rows.size == 0:
-            raise KeyError(f"member {member} is not in the archive")
-        row = int(rows[0])
-        return (
-            jax.tree_util.tree_map(lambda x: x[row], archive.payload.params),
-            archive.payload.weights[row],
-        )
-
-    def members(self, state: CMORLState, run: int = 0) -> Member:
-        """The valid archive payloads as numpy (ids, parents, objectives, ...)."""
-        archive = self._archive(state, run)
-        valid = np.asarray(archive.valid)
-        return jax.tree_util.tree_map(lambda x: np.asarray(x)[valid], archive.payload)
-
-    def _archive(self, state: CMORLState, run: int) -> ParetoArchive:
-        if self.num_runs is None:
-            if run != 0:
-                raise ValueError(f"run={run}: this trainer has a single run")
-            return state.archive
-        if not 0 <= run < self.num_runs:
-            raise ValueError(f"run={run} is outside [0, {self.num_runs})")
-        return jax.tree_util.tree_map(lambda x: x[run], state.archive)
-
-    def _chunk(self, state: CMORLState) -> int:
-        return int(np.asarray(state.chunk).reshape(-1)[0])
-
-    # --- jitted programs (one run; vmapped over runs) -------------------------------------
-    def _init_one(self, key: jax.Array, run: RunParams) -> CMORLState:
-        c, m = self.config, self.env.reward_dim
-        key, key_pop = jax.random.split(key)
-        hypers = _replicate(run.hyper, c.pop_size)
-        population = jax.vmap(self.learner.init)(jax.random.split(key_pop, c.pop_size), self.weights, hypers)
-        example = Member(
-            params=_first(population.params),
-            opt_state=self._archived(_first(population.opt_state)),
-            shaping_state=_first(population.shaping_state),
-            weights=jnp.zeros(m, jnp.float32),
-            member=jnp.int32(0),
-            extended=jnp.bool_(False),
-            parent=jnp.int32(0),
-            objective=jnp.int32(0),
-        )
-        return CMORLState(
-            population=population,
-            archive=archive_init(c.archive_capacity, m, example),
-            rng=key,
-            chunk=jnp.int32(0),
-            next_member=jnp.int32(0),
-            run=run,
-        )
-
-    def _evaluate(self, key: jax.Array, params: Any, weights: jax.Array) -> jax.Array:
-        """Deterministic eval-gamma returns `[P, m]` of `P` policies."""
-        episodes = self.config.eval_episodes
-        keys = jax.random.split(key, weights.shape[0])
-        result = jax.vmap(lambda k, p, w: self.learner.evaluate(k, p, w, episodes))(keys, params, weights)
-        return result.discounted
-
-    def _insert(self, archive: ParetoArchive, returns: jax.Array, members: Member, ok: jax.Array) -> ParetoArchive:
-        valid = ok & jnp.all(returns > self.reference, axis=-1)
-        return archive_insert(archive, returns, members, valid)
-
-    def _init_chunk_one(self, state: CMORLState) -> tuple[CMORLState, dict[str, Any]]:
-        c = self.config
-        population, metrics = jax.lax.scan(
-            lambda pop, _: jax.vmap(self.learner.update)(pop), state.population, None, c.eval_period
+    # --- the two stages (one run each) ---------------------------------------------------
+    def init_chunk(self, state: PopulationState) -> tuple[PopulationState, dict[str, Any]]:
+        """`eval_period` updates of the `M` policies, then their evaluation into the archive."""
+        c, extra = self.config, state.extra
+        members, metrics = jax.lax.scan(
+            lambda pop, _: self.iterate(pop, extra)[::2], state.members, None, c.eval_period
         )
         rng, key_eval = jax.random.split(state.rng)
-        returns = self._evaluate(key_eval, population.params, population.weights)
-        ids = state.next_member + jnp.arange(c.pop_size, dtype=jnp.int32)
-        minus_one = jnp.full(c.pop_size, -1, jnp.int32)
-        members = Member(
-            params=population.params,
-            opt_state=self._archived(population.opt_state),
-            shaping_state=population.shaping_state,
-            weights=population.weights,
-            member=ids,
-            extended=jnp.zeros(c.pop_size, bool),
-            parent=minus_one,
-            objective=minus_one,
-        )
-        archive = self._insert(state.archive, returns, members, jnp.ones(c.pop_size, bool))
-        new_state = state.replace(
-            population=population, archive=archive, rng=rng, chunk=state.chunk + 1,
-            next_member=state.next_member + c.pop_size,
-        )
+        returns = self.evaluate(members, key_eval)
+        payload = {
+            **self.payload(members),
+            "member": extra["next_member"] + jnp.arange(c.pop_size, dtype=jnp.int32),
+            "iteration": jnp.full(c.pop_size, state.iteration + c.eval_period, jnp.int32),
+        }
+        archive = self._insert(state.archive, returns, payload, jnp.ones(c.pop_size, bool))
+        members, extra = self.after_evaluation(members, extra, returns, archive, False)
+        new_state = state.replace(members=members, archive=archive, member_returns=returns, rng=rng, extra=extra)
         out = _scalar_metrics(metrics)
-        out.update(member_returns=self._padded(returns), archive_size=jnp.sum(archive.valid), stage=jnp.int32(0))
+        out.update(member_returns=self._padded(returns))
         return new_state, out
 
-    def _padded(self, returns: jax.Array) -> jax.Array:
-        """`returns [k, m]` padded with NaN rows to the fixed `[max(M, n_select * m), m]`,
-        so "member_returns" has one shape in both chunk kinds (the workflow's CSV columns)."""
-        rows = max(self.config.pop_size, self.budget.problems_per_round)
-        return jnp.pad(returns, ((0, rows - returns.shape[0]), (0, 0)), constant_values=jnp.nan)
-
-    def _probe(self, key: jax.Array, member: Member, hyper: PPOHyperparams) -> jax.Array:
-        """The selected policy's own return estimate `[m]` in the critic's units: mean GAE
-        value target over one rollout (`num_steps x num_envs`) of it from fresh envs."""
-        cfg, env = self.extender.config, self._probe_env
-        key_reset, key_roll = jax.random.split(key)
-        env_params = self.env.default_params
-        obs, env_state = jax.vmap(env.reset, in_axes=(0, None))(jax.random.split(key_reset, cfg.num_envs), env_params)
-        carry = (env_state, obs, member.shaping_state, key_roll)
-        critic = self.extender.critic.apply
-        params = member.params
-        _, traj = collect(
-            env, env_params, self.extender.actor.apply, params["actor"], member.weights, self._shaping,
-            hyper.gamma, carry, cfg.num_steps,
-        )
-        values = critic(params["critic"], traj.obs, member.weights)
-        next_values = critic(params["critic"], traj.final_obs, member.weights)
-        _, targets = vector_gae(
-            traj.reward, values, next_values, traj.terminated, traj.done, hyper.gamma, hyper.gae_lambda
-        )
-        return targets.mean(axis=(0, 1))
-
-    def _ext_round_one(self, state: CMORLState) -> tuple[CMORLState, dict[str, Any]]:
+    def extension_round(self, state: PopulationState) -> tuple[PopulationState, dict[str, Any]]:
+        """One extension round (see the module docstring); the init-stage `members` stay."""
         c, b, m = self.config, self.budget, self.env.reward_dim
         n, problems = b.n_select, b.problems_per_round
-        archive, run = state.archive, state.run
-        payload: Member = archive.payload
+        archive, run, next_member = state.archive, state.extra["run"], state.extra["next_member"]
+        payload = archive.payload
 
-        index, ok = select_for_extension(archive.points, archive.valid, payload.extended, n)
-        archive = archive.replace(payload=payload._replace(extended=payload.extended.at[index].set(True)))
-        parents: Member = jax.tree_util.tree_map(lambda x: x[index], payload)
+        index, ok = select_for_extension(archive.points, archive.valid, payload["extended"], n)
+        archive = archive.replace(payload={**payload, "extended": payload["extended"].at[index].set(True)})
+        parents = jax.tree_util.tree_map(lambda x: x[index], payload)
         parent_returns = archive.points[index]  # [n, m], eval units
 
         rng, key_probe, key_init, key_eval = jax.random.split(state.rng, 4)
         if c.uses_probe:
-            baseline = jax.vmap(self._probe, in_axes=(0, 0, None))(jax.random.split(key_probe, n), parents, run.hyper)
+            probe = lambda key, parent: self.extender.estimate_return(  # noqa: E731
+                key, parent["actor"], parent["weights"], parent["shaping_state"], run.hyper
+            )
+            baseline = jax.vmap(probe)(jax.random.split(key_probe, n), parents)
         else:
             baseline = parent_returns
         rep = jnp.repeat(jnp.arange(n), m)  # problem -> selected policy
@@ -353,20 +219,20 @@ class CMORLTrainer:
             barrier_t=jnp.full(problems, run.barrier_t),
             barrier_eps=jnp.full(problems, c.barrier_eps, jnp.float32),
         )
-        start: Member = jax.tree_util.tree_map(lambda x: x[rep], parents)
+        start = jax.tree_util.tree_map(lambda x: x[rep], parents)
         ext_hyper = run.hyper
         if c.extension_learning_rate is not None:
             ext_hyper = ext_hyper.replace(learning_rate=jnp.float32(c.extension_learning_rate))
         if c.ppo.ent_schedule == "linear":  # the init stage's schedule ended at no entropy bonus
             ext_hyper = ext_hyper.replace(ent_coef=jnp.zeros_like(ext_hyper.ent_coef))
         learners = jax.vmap(self.extender.init)(
-            jax.random.split(key_init, problems), start.weights, _replicate(ext_hyper, problems), None, cparams
+            jax.random.split(key_init, problems), start["weights"], _replicate(ext_hyper, problems), None, cparams
         )
         learners = learners.replace(
-            params=start.params, shaping_state=start.shaping_state, return_estimate=parent_returns[rep]
+            params=start["actor"], shaping_state=start["shaping_state"], return_estimate=parent_returns[rep]
         )
         if c.extension_optimizer == "inherit":
-            learners = learners.replace(opt_state=start.opt_state)
+            learners = learners.replace(opt_state=start["opt_state"])
 
         def _update(learners, _):
             learners, metrics = jax.vmap(self.extender.update)(learners)
@@ -378,24 +244,25 @@ class CMORLTrainer:
                 learners = learners.replace(objective_params=objective_params)
             return learners, metrics
 
-        def _offer(archive, learners, key, first_id):
+        def _offer(archive, learners, key, first_id, updates):
             """Evaluate the problems' current policies and offer them to the archive."""
             returns = self._evaluate(key, learners.params, learners.weights)
-            members = Member(
-                params=learners.params,
-                opt_state=self._archived(learners.opt_state),
-                shaping_state=learners.shaping_state,
-                weights=start.weights,
-                member=first_id + jnp.arange(problems, dtype=jnp.int32),
-                extended=jnp.zeros(problems, bool),
-                parent=start.member,
-                objective=objective,
-            )
-            return self._insert(archive, returns, members, ok[rep]), returns
+            entries = {
+                "actor": learners.params,
+                "opt_state": self._archived(learners.opt_state),
+                "shaping_state": learners.shaping_state,
+                "weights": start["weights"],
+                "extended": jnp.zeros(problems, bool),
+                "parent": start["member"],
+                "objective": objective,
+                "member": first_id + jnp.arange(problems, dtype=jnp.int32),
+                "iteration": jnp.full(problems, state.iteration + updates, jnp.int32),
+            }
+            return self._insert(archive, returns, entries, ok[rep]), returns
 
         if c.extension_eval_period is None:  # one evaluation at the end (the paper)
             learners, metrics = jax.lax.scan(_update, learners, None, c.extension_updates)
-            archive, returns = _offer(archive, learners, key_eval, state.next_member)
+            archive, returns = _offer(archive, learners, key_eval, next_member, c.extension_updates)
             snapshots = 1
         else:  # an evaluation after every `extension_eval_period` updates
             snapshots = c.extension_updates // c.extension_eval_period
@@ -404,26 +271,88 @@ class CMORLTrainer:
                 learners, archive = carry
                 index, key = xs
                 learners, metrics = jax.lax.scan(_update, learners, None, c.extension_eval_period)
-                archive, returns = _offer(archive, learners, key, state.next_member + index * problems)
+                updates = (index + 1) * c.extension_eval_period
+                archive, returns = _offer(archive, learners, key, next_member + index * problems, updates)
                 return (learners, archive), (metrics, returns)
 
             xs = (jnp.arange(snapshots, dtype=jnp.int32), jax.random.split(key_eval, snapshots))
             (learners, archive), (metrics, returns) = jax.lax.scan(_stretch, (learners, archive), xs)
             returns = returns[-1]
         violation = jnp.max(jnp.where(one_hot > 0, -jnp.inf, bounds - returns), axis=-1)
-        new_state = state.replace(
-            archive=archive, rng=rng, chunk=state.chunk + 1, next_member=state.next_member + snapshots * problems
-        )
+        extra = {**state.extra, "next_member": next_member + snapshots * problems}
+        new_state = state.replace(archive=archive, rng=rng, extra=extra)
         out = _scalar_metrics(metrics)
         out.update(
             member_returns=self._padded(returns),
             parent_returns=parent_returns[rep],
             constraint_violation=violation,
             selected_ok=ok,
-            archive_size=jnp.sum(archive.valid),
-            stage=jnp.int32(1),
         )
         return new_state, out
+
+    # --- helpers ------------------------------------------------------------------------
+    def _archived(self, opt_state: Any) -> Any:
+        """What the payload's `opt_state` keeps of `opt_state`: all of it only when
+        extension problems inherit it."""
+        return opt_state if self.config.extension_optimizer == "inherit" else None
+
+    def _evaluate(self, key: jax.Array, params: Any, weights: jax.Array) -> jax.Array:
+        """Deterministic eval-gamma returns `[P, m]` of `P` policies."""
+        episodes = self.config.eval_episodes
+        keys = jax.random.split(key, weights.shape[0])
+        result = jax.vmap(lambda k, p, w: self.learner.evaluate(k, p, w, episodes))(keys, params, weights)
+        return result.discounted
+
+    def _insert(self, archive: ParetoArchive, returns: jax.Array, entries: Any, ok: jax.Array) -> ParetoArchive:
+        valid = ok & jnp.all(returns > self.reference, axis=-1)
+        return archive_insert(archive, returns, entries, valid)
+
+    def _padded(self, returns: jax.Array) -> jax.Array:
+        """`returns [k, m]` padded with NaN rows to the fixed `[max(M, n_select * m), m]`,
+        so "member_returns" has one shape in both stages (the workflow's CSV columns)."""
+        rows = max(self.config.pop_size, self.budget.problems_per_round)
+        return jnp.pad(returns, ((0, rows - returns.shape[0]), (0, 0)), constant_values=jnp.nan)
+
+
+class CMORLTrainer(PopulationTrainer):
+    """The `morl.algorithms.api.Trainer` of C-MORL: the population trainer scaffold driving
+    `CMORL` through its two stages. `budget`, `weights`, `learner` and `extender` are the
+    algorithm's; `members` and `member_params` read the archive."""
+
+    def __init__(
+        self,
+        config: CMORLConfig,
+        num_runs: int | None = None,
+        hparams: Mapping[str, Any] | None = None,
+        devices: int | None = None,
+    ):
+        algorithm = CMORL(config)
+        b = algorithm.budget
+        schedule = Schedule(
+            b.total_steps, config.eval_period, config.eval_period, config.archive_capacity, CMORLConfig.vmappable,
+            stages=algorithm.stages, initial_evaluation=False, member_ids=True,
+        )  # fmt: skip
+        super().__init__(config, algorithm, schedule, num_runs=num_runs, hparams=hparams, devices=devices)
+        _check_run_params(run_params(config, self.hparams))
+        self.budget, self.weights = algorithm.budget, algorithm.weights
+        self.learner, self.extender = algorithm.learner, algorithm.extender
+
+    @property
+    def num_chunks(self) -> int:
+        return self.budget.init_chunks + self.budget.extension_rounds
+
+    def member_params(self, state: PopulationState, member: int, run: int = 0) -> tuple[Any, jax.Array]:
+        """`(params, weights)` of archive member id `member` (ValueError if it left the archive)."""
+        archive = self._run(state, run).archive
+        slot = self.archive_slot(archive, member)
+        return jax.tree_util.tree_map(lambda x: x[slot], archive.payload["actor"]), archive.payload["weights"][slot]
+
+    def members(self, state: PopulationState, run: int = 0) -> Member:
+        """The valid archive payloads as numpy (ids, parents, objectives, ...)."""
+        archive = self._run(state, run).archive
+        valid = np.asarray(archive.valid)
+        payload = jax.tree_util.tree_map(lambda x: np.asarray(x)[valid], archive.payload)
+        return Member(**{("params" if name == "actor" else name): value for name, value in payload.items()})
 
 
 def make_trainer(
@@ -440,7 +369,8 @@ def make_trainer(
 
 
 # --- small helpers -----------------------------------------------------------------------
-def _run_params(config: CMORLConfig, hparams: Mapping[str, Any]) -> RunParams:
+def run_params(config: CMORLConfig, hparams: Mapping[str, Any]) -> RunParams:
+    """One run's `RunParams`: `config`'s values, those named in `hparams` replaced."""
     values = {
         "beta": config.beta,
         "barrier_t": config.barrier_t,
@@ -457,7 +387,7 @@ def _run_params(config: CMORLConfig, hparams: Mapping[str, Any]) -> RunParams:
     )
 
 
-def _check_hparams(run: RunParams) -> None:
+def _check_run_params(run: RunParams) -> None:
     beta = np.asarray(run.beta)
     if np.any(~((beta > 0) & (beta < 1))):
         raise ValueError(f"cmorl: beta={beta.tolist()!r} must lie in the open interval (0, 1)")
@@ -470,10 +400,6 @@ def _check_hparams(run: RunParams) -> None:
 
 def _replicate(tree: Any, n: int) -> Any:
     return jax.tree_util.tree_map(lambda x: jnp.broadcast_to(x, (n,) + jnp.shape(x)), tree)
-
-
-def _first(tree: Any) -> Any:
-    return jax.tree_util.tree_map(lambda x: x[0], tree)
 
 
 def _scalar_metrics(metrics: Mapping[str, jax.Array]) -> dict[str, jax.Array]:
