@@ -54,7 +54,21 @@ _LUNAR = EnvDefaults((-101.0, -1001.0, -101.0, -101.0))
 ENV_DEFAULTS: dict[str, EnvDefaults] = {
     **_same(("deep-sea-treasure-v0", "deep-sea-treasure-concave-v0", "deep-sea-treasure-mirrored-v0"),
             EnvDefaults((0.0, -25.0))),
-    "fruit-tree-v0": EnvDefaults((0.0,) * 6),
+    # 6-step episodes, 64 Pareto-optimal leaves. PPO does not converge to a weight's best
+    # leaf here (docs/morld.md); the archive fills from deterministic evaluations, after every
+    # update, of many policies kept exploring (entropy bonus 1.0), one episode per env and
+    # update, relu (tanh saturates on the raw (row, index) observation). MORL/D's entry is
+    # experiments/morld/fruit_tree.yaml; C-MORL's the same recipe with 32 policies (its
+    # defaults, 6 one-hot policies, reach 27 % of the front's hypervolume).
+    "fruit-tree-v0": EnvDefaults((0.0,) * 6, algo={
+        "morld": {"total_steps": 1_966_080, "pop_size": 128, "eval_period": 1, "archive_capacity": 256,
+                  "chunk_iterations": 80, "ppo": {"num_envs": 4, "num_steps": 6, "num_minibatches": 2,
+                                                  "activation": "relu", "normalize_returns": False,
+                                                  "gae_lambda": 1.0, "ent_coef": 1.0}},
+        "cmorl": {"total_steps": 300_000, "init_steps": 150_000, "pop_size": 32, "eval_period": 1,
+                  "archive_capacity": 256, "ppo": {"num_envs": 4, "num_steps": 6, "num_minibatches": 2,
+                                                   "activation": "relu", "gae_lambda": 1.0, "ent_coef": 1.0}},
+    }),
     # minecart-v0 draws the ore amounts at random: archive candidates are means of 4 episodes.
     "minecart-v0": EnvDefaults((-1.0, -1.0, -200.0), eval_episodes=4),
     "minecart-deterministic-v0": EnvDefaults((-1.0, -1.0, -200.0)),
