@@ -27,8 +27,9 @@ import warnings
 from pathlib import Path
 from typing import Any
 
-#: The README's main job: what `morl train` runs with no arguments.
-DEFAULT_JOB: dict[str, Any] = {"algorithm": "morld", "algo": {"env": "deep-sea-treasure-v0", "total_steps": 500_000}}
+#: The README's main job: what `morl train` runs with no arguments (MORLDConfig's defaults:
+#: 500,000 env steps; no budget here, so `morl train morld --env ID` gets the env's defaults).
+DEFAULT_JOB: dict[str, Any] = {"algorithm": "morld", "algo": {"env": "deep-sea-treasure-v0"}}
 
 #: Errors that mean bad input (paths included: a file where a directory belongs, no
 #: permission, a run directory another process holds).
@@ -385,7 +386,8 @@ def parser() -> argparse.ArgumentParser:
         "train",
         help="train an algorithm, writing a run directory",
         description="Train; with no arguments, the README's main job (MORL/D on deep-sea-treasure-v0). "
-        "Precedence: embedded defaults < --config file < typed flags < --set. --print-config shows every field.",
+        "Precedence: embedded defaults < the env's defaults (morl.envs.defaults) < --config file < typed flags < --set. "
+        "--print-config shows every field.",
     )
     train.add_argument("algorithm", nargs="?", help=f"one of {', '.join(known_algorithms())} (default: morld)")
     train.add_argument("--config", help="experiment file (.yaml or .py defining `config`)")

@@ -18,6 +18,10 @@ looked up in `algo`). Values given as strings (command line, YAML 1.1's `1e-3`) 
 parsed by the field's type. Every failure is a `ConfigError` (a `ValueError`) whose
 message is one line naming the key.
 
+Per-env defaults: `build` lays the env's entry for the algorithm
+(`morl.envs.defaults.algo_defaults`, e.g. four-room's budget and entropy bonus) under the
+raw `algo` section, so the class defaults < the env's < the file < the overrides.
+
 Renamed keys: an algorithm config class may declare `renamed: ClassVar[dict[str, str]]`,
 old dotted key (relative to `algo`) -> new one, e.g. `{"num_policies": "pop_size",
 "ppo.max_eval_steps": "max_eval_steps"}`. An old key still works for one release wherever

@@ -14,7 +14,7 @@ from morl.envs.defaults import ENV_DEFAULTS, EnvDefaults
 
 @pytest.mark.parametrize("config_cls", [MORLDConfig, CMORLConfig])
 def test_eval_episodes_default_comes_from_the_env(config_cls):
-    assert config_cls(env="resource-gathering-v0").eval_episodes == 8
+    assert config_cls(env="resource-gathering-v0").eval_episodes == 32
     assert config_cls(env="minecart-v0").eval_episodes == 4
     assert config_cls(env="deep-sea-treasure-v0").eval_episodes == 1
     assert config_cls(env="resource-gathering-v0", eval_episodes=2).eval_episodes == 2
