@@ -89,6 +89,10 @@ ENV_DEFAULTS: dict[str, EnvDefaults] = {
     "four-room-v0": EnvDefaults((-1.0, -1.0, -1.0), algo={
         "morld": {"total_steps": 5_000_000,
                   "ppo": {"normalize_observations": True, "ent_coef": 0.1, "ent_schedule": "linear"}},
+        # 10 init policies: the 3-objective grid of 10 holds (1/3, 1/3, 1/3), the 6 of the
+        # default do not (the full tour is the equal-weight optimum).
+        "cmorl": {"total_steps": 3_000_000, "init_steps": 2_000_000, "pop_size": 10,
+                  "ppo": {"normalize_observations": True, "ent_coef": 0.1, "ent_schedule": "linear"}},
     }),
     # Penalties of at most -1 per step over 200-step episodes (any discount); speed >= 0.
     "mo-mountaincar-v0": EnvDefaults((-201.0, -201.0, -201.0)),
