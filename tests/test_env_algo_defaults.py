@@ -51,3 +51,22 @@ def test_every_table_entry_names_real_fields():
         for algorithm in entry.algo:
             assert algorithm in known_algorithms(), (env_id, algorithm)
             config.build({"algorithm": algorithm}, [("env", env_id)])  # unknown keys raise ConfigError
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(("algorithm", "env_id", "floor"), [
+    ("cmorl", "fruit-tree-v0", 0.80),
+    ("morld", "resource-gathering-v0", 0.90),
+])
+def test_defaults_reach_the_floor_over_three_seeds(tmp_path, monkeypatch, algorithm, env_id, floor):
+    """experiments/defaults_quality.py's measure for one row (minutes on a CPU)."""
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[1] / "experiments" / "defaults_quality.py"
+    spec = importlib.util.spec_from_file_location("defaults_quality", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    monkeypatch.setattr(module, "RUNS", tmp_path)
+    _, _, out = module.train(algorithm, env_id, seeds=3)
+    assert module.measure(out, episodes=100)["mean_ratio"] >= floor
