@@ -13,7 +13,9 @@ morl-baselines (PyTorch) needs its own virtual environment, never the project's:
 Both processes inherit this one's CPU affinity, so `taskset` pins both alike (torch gets
 as many threads as usable cores). Environments: PGMORL and CAPQL on
 mo-mountaincarcontinuous-v0 (a continuous env both libraries have; ours is the JAX port,
-theirs MO-Gymnasium's), the other three on deep-sea-treasure-v0.
+theirs MO-Gymnasium's), the other three on deep-sea-treasure-v0; `--env` picks another
+(`--algorithm pgmorl --env mo-hopper-2d-v4`: ours steps MO-Gymnasium's MuJoCo env in
+MuJoCo C on the host, `morl.envs.host`).
 
 Ours: `morl.algorithms.get_algorithm(name)` with the algorithm's defaults (only `env` and a
 budget no benchmark exhausts changed); `init`, one chunk to compile and warm up, then
@@ -204,6 +206,7 @@ def ours(algo: str, env: str, chunks: int, **overrides) -> dict:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--algorithm", choices=["all", *SETUPS], default="all")
+    parser.add_argument("--env", help="another env both libraries have, for one --algorithm (e.g. mo-hopper-2d-v4)")
     parser.add_argument("--mb-python", default="/tmp/mb-venv/bin/python")
     parser.add_argument("--repeats", type=int, default=None, help="our timed chunks (default: per algorithm)")
     parser.add_argument("--mb-steps", type=int, default=None, help="their timed env steps (PGMORL: one update of each agent)")
@@ -211,6 +214,8 @@ def main() -> None:
                         help="also time Envelope / GPI-LS at their update-to-data ratio (one gradient step per env step)")
     parser.add_argument("--json", help="also write the rows to this file")
     args = parser.parse_args()
+    if args.env and args.algorithm == "all":
+        parser.error("--env needs one --algorithm")
     import jax
 
     from morl.envs.defaults import env_defaults
@@ -221,6 +226,7 @@ def main() -> None:
     rows = []
     for algo in SETUPS if args.algorithm == "all" else [args.algorithm]:
         env, floor, chunks = SETUPS[algo]
+        env = args.env or env
         other = theirs(args.mb_python, algo, env, args.mb_steps or THEIR_STEPS[algo], env_defaults(env).ref_point)
         variants = [("", {})] + ([(" (their UTD)", LIKE_THEIRS[algo])] if args.like_theirs and algo in LIKE_THEIRS else [])
         for label, overrides in variants:
