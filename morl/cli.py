@@ -180,8 +180,10 @@ def _print_summary(summary: dict[str, Any]) -> None:
     console.print(table)
     overhead = 100 * summary["logging_overhead"]
     ref = tuple(summary["ref_point"])
-    console.print(f"reference point {ref}; outside the trainer (logging, checkpoints): {overhead:.1f}%")
-    console.print(f"front plot: {summary['front_plot']}")
+    # paths are printed whole (never wrapped, never read as markup) so they can be copied
+    plain = {"soft_wrap": True, "markup": False, "highlight": False}
+    console.print(f"reference point {ref}; outside the trainer (logging, checkpoints): {overhead:.1f}%", **plain)
+    console.print(f"front plot: {summary['front_plot']}", **plain)
 
 
 def _fmt(value: Any) -> str:

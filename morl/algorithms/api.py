@@ -76,6 +76,9 @@ from typing import Any, Protocol
 import numpy as np
 
 #: Fields every algorithm config must have (see the module docstring).
+#: The iteration counter is an int32 inside the compiled programs of every trainer.
+MAX_ITERATIONS = 2**31 - 1
+
 REQUIRED_CONFIG_FIELDS = ("env", "total_steps", "ref_point", "eval_gamma")
 
 

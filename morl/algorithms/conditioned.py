@@ -30,7 +30,7 @@ import numpy as np
 from flax import struct
 
 from morl import envs, parallel
-from morl.algorithms.api import Front
+from morl.algorithms.api import MAX_ITERATIONS, Front
 from morl.decomposition.weights import uniform_weights
 from morl.envs.evaluation import evaluate
 from morl.envs.registry import parse_kwargs
@@ -41,10 +41,6 @@ CONDITIONED_FIELDS = (
     "env_kwargs", "num_eval_weights", "eval_period", "eval_episodes", "max_eval_steps", "archive_capacity",
     "chunk_iterations",
 )
-
-#: The iteration counter is an int32 inside the compiled program.
-MAX_ITERATIONS = 2**31 - 1
-
 
 class ConditionedLearner(Protocol):
     """One weight-conditioned learner as the scaffold drives it.

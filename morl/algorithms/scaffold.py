@@ -48,13 +48,9 @@ import numpy as np
 from flax import struct
 
 from morl import parallel
-from morl.algorithms.api import Front
+from morl.algorithms.api import MAX_ITERATIONS, Front
 from morl.envs.core import Environment
 from morl.pareto.archive import ParetoArchive, archive_front, archive_init, archive_insert
-
-#: The iteration counter is an int32 inside the compiled program.
-MAX_ITERATIONS = 2**31 - 1
-
 
 class PopulationAlgorithm(Protocol):
     """What an algorithm gives the scaffold. Every function is pure and jittable. `members`

@@ -157,13 +157,13 @@ class FourRoom(Environment[FourRoomState, FourRoomParams]):
             raise ValueError(f"four-room: plans need a single start cell, the maze has {len(self.starts)}")
         start = tuple(int(x) for x in self.starts[0])
         front, plans = _exact_front(self._maze_key, start, float(gamma), _DEFAULT_MAX_STEPS)
-        return front.copy(), [self._plan_actions(start, plan) for plan in plans]
+        return front.copy(), [self.plan_actions(start, plan) for plan in plans]
 
     @property
     def _maze_key(self) -> tuple[str, ...]:
         return tuple("".join(f"{c:1.1}" if c else " " for c in row) for row in self.maze)
 
-    def _plan_actions(self, start: tuple[int, int], plan: tuple[tuple[int, int], ...]) -> np.ndarray:
+    def plan_actions(self, start: tuple[int, int], plan: tuple[tuple[int, int], ...]) -> np.ndarray:
         """Actions that visit the cells of `plan` in order along shortest paths that step on no
         other uncollected item where one exists (else collecting such items on the way, which for
         a front plan cannot change its return) and never on the goal before the end."""

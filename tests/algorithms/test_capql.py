@@ -78,9 +78,9 @@ def test_elementwise_twin_minimum():
     weights = jnp.asarray([[0.5, 0.5]])
     score = lambda q, w, ideal: jnp.sum(q * w, -1)  # noqa: E731
     nets = losses.SACNetworks(None, None, "gaussian", score)
-    vector, value = losses._min_twin(nets, q, weights, None)
+    vector, value = losses.min_twin(nets, q, weights, None)
     assert np.allclose(vector, [[3.0, 2.0]]) and np.allclose(value, [2.5])  # the twin with the lower w.Q
-    vector, value = losses._min_twin(dataclasses.replace(nets, elementwise_min=True), q, weights, None)
+    vector, value = losses.min_twin(dataclasses.replace(nets, elementwise_min=True), q, weights, None)
     assert np.allclose(vector, [[1.0, 2.0]]) and np.allclose(value, [1.5])  # CAPQL: min per objective
 
 

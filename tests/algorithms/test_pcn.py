@@ -101,7 +101,7 @@ def test_buffer_keeps_the_front_and_evicts_the_farthest_dominated_first():
             length=jnp.full((n,), 3, jnp.int32), returns=rows, discounted=rows, valid=jnp.ones((n,), bool),
         )  # fmt: skip
 
-    kept = trainer._prune(episodes(returns[:3]), episodes(returns[3:]))
+    kept = trainer.prune(episodes(returns[:3]), episodes(returns[3:]))
     # Front: (1, -1), (5, -5), (3, -4.5); then the copy of (1, -1) (distance 0) before
     # (0, -2) (distance 1.41) and (0.5, -9) (distance 4.1).
     assert np.asarray(kept.valid).all()

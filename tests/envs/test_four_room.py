@@ -246,7 +246,7 @@ def test_small_maze_front_equals_brute_force_over_all_plans(gamma, max_steps):
     if max_steps == 200:
         np.testing.assert_array_equal(front, env.pareto_front(gamma))
     # and each plan realises its point under the limit
-    walked = [env._plan_actions(tuple(int(x) for x in env.starts[0]), plan) for plan in plans]
+    walked = [env.plan_actions(tuple(int(x) for x in env.starts[0]), plan) for plan in plans]
     assert max(len(a) for a in walked) <= max_steps
     ours, _ = _jax_returns(env, walked, gamma, env.default_params.replace(max_steps=jnp.int32(max_steps)))
     np.testing.assert_allclose(ours, front, rtol=0, atol=1e-8)

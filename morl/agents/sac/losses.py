@@ -80,7 +80,7 @@ def policy_action(nets: SACNetworks, key: jax.Array, actor_out: Any) -> jax.Arra
     return pmoe.sample(key, actor_out, squash=True)[0]
 
 
-def _min_twin(nets: SACNetworks, q: jax.Array, weights: jax.Array, ideal: jax.Array) -> tuple[jax.Array, jax.Array]:
+def min_twin(nets: SACNetworks, q: jax.Array, weights: jax.Array, ideal: jax.Array) -> tuple[jax.Array, jax.Array]:
     """`q: [2, ..., m]` -> (the vector of the twin with the lower scalarised value `[..., m]`,
     that value `[...]`); with `nets.elementwise_min`, the per-objective minimum and its score."""
     if nets.elementwise_min:
@@ -113,14 +113,14 @@ def critic_loss(
     if nets.discrete:
         log_pi = actor_next.log_probs()  # [B, n]
         q_next = apply_twin(nets.critic, target_params, batch.next_obs, None, weights)  # [2, B, n, m]
-        q_next, _ = _min_twin(nets, q_next, _per_action(weights), ideal)
+        q_next, _ = min_twin(nets, q_next, _per_action(weights), ideal)
         soft = q_next - alpha * log_pi[..., None]
         next_value = jnp.sum(jnp.exp(log_pi)[..., None] * soft, axis=-2)  # [B, m]
     else:
         next_action = policy_action(nets, key, actor_next)
         log_pi = pmoe.log_prob(actor_next, next_action, squash=True)  # [B]
         q_next = apply_twin(nets.critic, target_params, batch.next_obs, next_action, weights)  # [2, B, m]
-        q_next, _ = _min_twin(nets, q_next, weights, ideal)
+        q_next, _ = min_twin(nets, q_next, weights, ideal)
         next_value = q_next - alpha * log_pi[..., None]
     bootstrap = gamma * (1.0 - batch.terminated.astype(jnp.float32))[..., None]
     target = jax.lax.stop_gradient(batch.reward + bootstrap * next_value)  # [B, m]
@@ -151,7 +151,7 @@ def actor_loss(
         log_pi = out.log_probs()  # [B, n]
         pi = jnp.exp(log_pi)
         q = apply_twin(nets.critic, critic_params, batch_obs, None, weights)
-        _, sq = _min_twin(nets, q, _per_action(weights), ideal)  # [B, n]
+        _, sq = min_twin(nets, q, _per_action(weights), ideal)  # [B, n]
         loss = jnp.mean(jnp.sum(pi * (alpha * log_pi - sq), axis=-1))
         entropy = -jnp.sum(pi * log_pi, axis=-1)
         return loss, {"actor_loss": loss, "entropy": jnp.mean(entropy), "q_value": jnp.mean(jnp.sum(pi * sq, -1))}
@@ -161,7 +161,7 @@ def actor_loss(
         actions, expert_log_pi = pmoe.expert_samples(key_act, out, squash=True)  # [B, K, A], [B, K]
         obs_k = jnp.broadcast_to(batch_obs[..., None, :], actions.shape[:-1] + batch_obs.shape[-1:])
         q = apply_twin(nets.critic, critic_params, obs_k, actions, weights)  # [2, B, K, m]
-        _, sq = _min_twin(nets, q, weights, ideal)  # [B, K]
+        _, sq = min_twin(nets, q, weights, ideal)  # [B, K]
         best = jnp.argmax(jax.lax.stop_gradient(sq), axis=-1)  # [B]
         pick = lambda x: jnp.take_along_axis(x, best[:, None], axis=-1)[:, 0]  # noqa: E731
         policy_loss = jnp.mean(alpha * pick(expert_log_pi) - pick(sq))
@@ -176,7 +176,7 @@ def actor_loss(
             action = pmoe.expert_samples(key_act, out, squash=True)[0][..., 0, :]
         log_pi = pmoe.log_prob(out, action, squash=True)
         q = apply_twin(nets.critic, critic_params, batch_obs, action, weights)
-        _, sq = _min_twin(nets, q, weights, ideal)
+        _, sq = min_twin(nets, q, weights, ideal)
         loss = jnp.mean(alpha * log_pi - sq)
         q_value = jnp.mean(sq)
         extra = {}

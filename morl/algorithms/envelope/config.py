@@ -18,9 +18,7 @@ from __future__ import annotations
 import dataclasses
 from typing import ClassVar
 
-#: The iteration counter is an int32 inside the compiled program.
-MAX_ITERATIONS = 2**31 - 1
-
+from morl.algorithms.api import MAX_ITERATIONS
 
 @dataclasses.dataclass(frozen=True)
 class EnvelopeConfig:

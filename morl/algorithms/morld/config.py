@@ -27,7 +27,7 @@ from typing import ClassVar, Literal
 
 from morl.agents.ppo.config import PPOSection
 from morl.agents.sac.config import SACSection
-from morl.algorithms.scaffold import MAX_ITERATIONS
+from morl.algorithms.api import MAX_ITERATIONS
 from morl.envs.defaults import eval_episodes as env_eval_episodes
 
 SCALARIZATIONS = ("weighted_sum", "tchebycheff", "augmented_tchebycheff", "pbi", "smooth_tchebycheff")

@@ -14,13 +14,13 @@ One iteration (`_iteration`), all inside `jit`:
     commands = around the non-dominated returns of the best command_episodes episodes:
         a random one of them, horizon - 2, one random objective raised by U(0, std)
     episodes = episodes_per_iteration episodes sampling pi(. | s, c)
-    buffer = the best buffer_episodes of buffer + episodes       (`_prune`)
+    buffer = the best buffer_episodes of buffer + episodes       (`prune`)
     every eval_period iterations: for each non-dominated buffer episode, the greedy policy
         commanded with its (return, length) is evaluated (discounted with eval_gamma) into
         the Pareto archive, each entry with its command and a copy of the network
 
 The buffer starts with `initial_episodes` uniformly random episodes. Buffer priority
-(`_prune`): minus the distance to the nearest non-dominated return (0 on the front),
+(`prune`): minus the distance to the nearest non-dominated return (0 on the front),
 -1e-5 for duplicates of a front point, doubled for crowded episodes (crowding distance
 <= crowding_threshold), so crowded and dominated episodes leave first.
 
@@ -165,7 +165,7 @@ class PCNTrainer:
         return PCNState(
             params=params,
             opt_state=self.optimizer.init(params),
-            buffer=self._prune(empty, first),
+            buffer=self.prune(empty, first),
             archive=archive_init(config.archive_capacity, m, payload),
             iteration=jnp.int32(0),
             env_steps=jnp.sum(first.length),
@@ -229,7 +229,7 @@ class PCNTrainer:
             returns=returns, discounted=discounted, valid=jnp.ones((n,), bool),
         )  # fmt: skip
 
-    def _prune(self, buffer: Episodes, new: Episodes) -> Episodes:
+    def prune(self, buffer: Episodes, new: Episodes) -> Episodes:
         """The best `buffer_episodes` of `buffer` and `new`, best first (module docstring)."""
         merged = jax.tree_util.tree_map(lambda a, b: jnp.concatenate([a, b]), buffer, new)
         returns, valid = merged.returns, merged.valid
@@ -299,7 +299,7 @@ class PCNTrainer:
         commands = self._commands(state.buffer, key_commands)
         new = self._collect(state.params, key_collect, commands, mode="sample")
         state = state.replace(
-            buffer=self._prune(state.buffer, new),
+            buffer=self.prune(state.buffer, new),
             iteration=state.iteration + 1,
             env_steps=state.env_steps + jnp.sum(new.length),
             rng=rng,
