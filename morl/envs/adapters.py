@@ -27,8 +27,10 @@ trip plus the Python stepping of every copy, serialised with the computation; it
 the host loop, not the host work (see docs/environments.md for measured figures).
 
 `to_gymnasium(env, seed)` wraps a JAX-native env as a MO-Gymnasium-compatible
-`gymnasium.Env` (vector float32 reward, `reward_space`, `reward_dim`, gymnasium spaces);
-the port's own `params.max_steps` reports `truncated`, so no `TimeLimit` is needed.
+`gymnasium.Env` (vector float32 reward, `reward_space`, `reward_dim`, gymnasium spaces,
+`spec`); the port's own `params.max_steps` reports `truncated`, so no `TimeLimit` is
+needed. The small grid worlds step a plain-Python twin of their port
+(`morl.envs.numpy_twins`), the others one compiled call per step.
 """
 
 from __future__ import annotations
@@ -44,6 +46,7 @@ from jax.experimental import io_callback
 
 from morl.envs import spaces
 from morl.envs.core import Environment
+from morl.envs.numpy_twins import numpy_twin
 
 # --- spaces ---------------------------------------------------------------------------
 
@@ -230,24 +233,43 @@ def from_gymnasium(env_id: str, num_envs: int, *, gamma: float = 1.0, **kwargs: 
 # --- a JAX-native env as a gymnasium.Env ---------------------------------------------------
 
 
+_FIRST_BLOCK, _BLOCK = 16, 256  # calls per key block: the first after (re)seeding, later ones
+
+
+@functools.partial(jax.jit, static_argnums=2)
+def _key_block(seed_data: jax.Array, start: jax.Array, size: int) -> jax.Array:
+    """Raw keys `[size, 2]` of calls `start, ..., start + size - 1`: `fold_in(key(seed), call)`."""
+    seed = jax.random.wrap_key_data(seed_data)
+    calls = start + jnp.arange(size, dtype=jnp.uint32)
+    return jax.vmap(lambda call: jax.random.key_data(jax.random.fold_in(seed, call)))(calls)
+
+
 class GymnasiumEnv(gymnasium.Env):
-    """One JAX-native env behind the (MO-)Gymnasium API; jitted reset/step, numpy I/O.
+    """One JAX-native env behind the (MO-)Gymnasium API; numpy I/O.
 
     `step` returns a float32 reward vector `[reward_dim]` and writable numpy arrays. The
     env does not reset itself: call `reset()` after `terminated or truncated`, as with any
     gymnasium env. `spec.id` is the env's id (libraries such as morl-baselines read it).
 
-    Speed: one compiled call per step (key split, step, and observation, reward and flags
-    packed into one float32 array, so one device-to-host copy); the key crosses the call
-    boundary as raw key data (a typed key array costs tens of microseconds to rebuild per
-    call), a discrete action as a cached device array and any other as a numpy array (a
-    Python int takes a slow conversion). The compiled call itself (about 15 us on this
-    2-core CPU) bounds the rate, so numpy envs that step in 2-5 us stay faster.
+    Keys: the `n`-th `reset`/`step` call since seeding (`seed`, or `reset(seed=...)`) gets
+    the key `fold_in(key(seed), n)`, so a seed fixes the whole run. The keys are computed a
+    block of calls at a time in one vectorised call (a `split` chain per step would cost a
+    rolled XLA:CPU loop in every step program).
+
+    Speed: ports with a plain-Python twin (`morl.envs.numpy_twins`: deep-sea-treasure,
+    fruit-tree, four-room, resource-gathering) step the twin, equal to the port step by
+    step, at MO-Gymnasium's own pace; any draw of the port's from a call's key is
+    evaluated by JAX once per block (`use_twin=False` steps the port instead). Other
+    ports run one compiled call per step
+    (observation, reward and flags packed into one float32 array, so one device-to-host
+    copy; a discrete action as a cached device array, any other as a numpy array, since a
+    Python int takes a slow conversion), bounded by XLA:CPU's cost per call (5-15 us on
+    this 2-core CPU, more for larger step programs).
     """
 
     metadata = {"render_modes": []}
 
-    def __init__(self, env: Environment, seed: int = 0, params: Any = None):
+    def __init__(self, env: Environment, seed: int = 0, params: Any = None, use_twin: bool = True):
         self.env = env
         self.params = self.env.default_params if params is None else params
         self.observation_space = to_gymnasium_space(env.observation_space(self.params))
@@ -263,46 +285,89 @@ class GymnasiumEnv(gymnasium.Env):
         self._obs_shape = tuple(self.observation_space.shape)
         self._obs_dtype = np.dtype(self.observation_space.dtype)
         self._obs_size = int(np.prod(self._obs_shape, dtype=np.int64))
-        space = env.action_space(self.params)
-        # Discrete actions as ready device arrays: no host-to-device copy per step.
-        self._discrete_actions = (
-            {a: jnp.asarray(a, self._action_dtype) for a in range(space.start, space.start + space.n)}
-            if isinstance(space, spaces.Discrete) and space.n <= 4096 else None
-        )
-        self._key = jax.random.key_data(jax.random.key(seed))
-        self._reset = jax.jit(self._reset_packed)
-        self._step = jax.jit(self._step_packed)
+        self._twin = numpy_twin(env, self.params) if use_twin else None
+        twin = self._twin
+        # Which calls need their key: all of them on the JAX path, none for a twin without draws.
+        self._keyed = twin is None or twin.reset_draw is not None or twin.step_draw is not None
+        if twin is None:
+            space = env.action_space(self.params)
+            # Discrete actions as ready device arrays: no host-to-device copy per step.
+            self._discrete_actions = (
+                {a: jnp.asarray(a, self._action_dtype) for a in range(space.start, space.start + space.n)}
+                if isinstance(space, spaces.Discrete) and space.n <= 4096 else None
+            )
+            self._reset = jax.jit(self._reset_packed)
+            self._step = jax.jit(self._step_packed)
+        elif self._keyed:
+            draw = lambda fn, key: jnp.int32(0) if fn is None else fn(key)  # noqa: E731
+            self._draws = jax.jit(jax.vmap(
+                lambda data: (draw(twin.reset_draw, jax.random.wrap_key_data(data)),
+                              draw(twin.step_draw, jax.random.wrap_key_data(data)))
+            ))
+        self._reseed(seed)
         self._state = None
+
+    # --- keys ---------------------------------------------------------------------------
+    def _reseed(self, seed: int) -> None:
+        self._seed_data = jax.random.key_data(jax.random.key(seed))
+        self._calls = self._block_start = self._block_size = 0
+
+    def _call(self) -> int:
+        """Index of this call's key (or draws) in the current block, filling the next block
+        when this one is used up."""
+        index = self._calls - self._block_start
+        if index >= self._block_size:
+            size = _FIRST_BLOCK if self._calls == 0 else _BLOCK
+            keys = _key_block(self._seed_data, np.uint32(self._calls), size)
+            if self._twin is None:
+                self._keys = np.asarray(keys)
+            else:
+                reset_draws, step_draws = self._draws(keys)
+                self._reset_draws, self._step_draws = np.asarray(reset_draws).tolist(), np.asarray(step_draws).tolist()
+            self._block_start, self._block_size, index = self._calls, size, 0
+        self._calls += 1
+        return index
 
     # --- compiled halves ----------------------------------------------------------------
     def _reset_packed(self, key_data):
-        key, sub = jax.random.split(jax.random.wrap_key_data(key_data))
-        obs, state = self.env.reset(sub, self.params)
-        return jax.random.key_data(key), state, obs
+        obs, state = self.env.reset(jax.random.wrap_key_data(key_data), self.params)
+        return state, obs
 
     def _step_packed(self, key_data, state, action):
-        key, sub = jax.random.split(jax.random.wrap_key_data(key_data))
-        obs, state, reward, terminated, truncated, info = self.env.step(sub, state, action, self.params)
+        obs, state, reward, terminated, truncated, info = self.env.step(
+            jax.random.wrap_key_data(key_data), state, action, self.params
+        )
         flags = jnp.stack([terminated, truncated]).astype(jnp.float32)
         packed = jnp.concatenate([obs.astype(jnp.float32).ravel(), reward.astype(jnp.float32), flags])
-        return jax.random.key_data(key), state, packed, info
+        return state, packed, info
 
     # --- gymnasium API --------------------------------------------------------------------
     def reset(self, *, seed: int | None = None, options: dict | None = None):
         super().reset(seed=seed)
         if seed is not None:
-            self._key = jax.random.key_data(jax.random.key(seed))
-        self._key, self._state, obs = self._reset(self._key)
+            self._reseed(seed)
+        twin = self._twin
+        if twin is not None:
+            index = self._call() if self._keyed else 0
+            self._state = True
+            return twin.reset(None if twin.reset_draw is None else self._reset_draws[index]), {}
+        index = self._call()
+        self._state, obs = self._reset(self._keys[index])
         return np.array(obs), {}
 
     def step(self, action: Any):
         if self._state is None:
             raise RuntimeError(f"{self.env.name}: call reset() before step()")
+        twin = self._twin
+        if twin is not None:
+            index = self._call() if self._keyed else 0
+            return (*twin.step(action, None if twin.step_draw is None else self._step_draws[index]), {})
         if self._discrete_actions is not None and int(action) in self._discrete_actions:
             action = self._discrete_actions[int(action)]
         else:
             action = np.asarray(action, self._action_dtype)
-        self._key, self._state, packed, info = self._step(self._key, self._state, action)
+        index = self._call()
+        self._state, packed, info = self._step(self._keys[index], self._state, action)
         packed = np.array(packed)
         n, m = self._obs_size, self.reward_dim
         obs = packed[:n].astype(self._obs_dtype).reshape(self._obs_shape)

@@ -11,8 +11,8 @@ MO-Gymnasium). Every other step pays `[0, 0, 0]`.
 Observation: `(row, col, has_gold, has_gem)` as int32 `[4]`. Time limit 100 steps, as
 MO-Gymnasium registers it.
 
-Randomness: the kill draw is `jax.random.uniform(key) < kill_prob` with the `key` passed
-to `step`, drawn on every step and used only on enemy cells. It cannot reproduce
+Randomness: the kill draw is `kill_draw(key) < kill_prob` (`jax.random.uniform(key)`)
+with the `key` passed to `step`, drawn on every step and used only on enemy cells. It cannot reproduce
 MO-Gymnasium's numpy stream; the tests force MO-Gymnasium's draw to this same uniform to
 compare step by step, and check the kill frequency statistically.
 """
@@ -58,6 +58,11 @@ class ResourceGatheringParams:
     kill_prob: jax.Array = struct.field(default_factory=lambda: jnp.float32(0.1))
 
 
+def kill_draw(key: jax.Array) -> jax.Array:
+    """The step's kill draw, a float32 uniform in [0, 1) (the export's numpy twin draws it too)."""
+    return jax.random.uniform(key)
+
+
 def _non_dominated(points: np.ndarray) -> np.ndarray:
     """Rows of `points [n, m]` no other row weakly dominates (duplicates kept once), sorted."""
     points = np.unique(points, axis=0)
@@ -94,7 +99,7 @@ class ResourceGathering(Environment[ResourceGatheringState, ResourceGatheringPar
         cell = jnp.asarray(MAP)[position[0], position[1]]
         has_gold = jnp.where(cell == GOLD, 1, state.has_gold)
         has_gem = jnp.where(cell == GEM, 1, state.has_gem)
-        killed = (cell == ENEMY) & (jax.random.uniform(key) < params.kill_prob)
+        killed = (cell == ENEMY) & (kill_draw(key) < params.kill_prob)
         home = cell == HOME
         reward = jnp.stack(
             [
