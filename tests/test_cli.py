@@ -224,13 +224,19 @@ TINY = {
         "--steps", "40000", "--set", "init_steps=8000", "--set", "ppo.num_envs=2", "--set", "ppo.num_steps=64",
         "--set", "pop_size=3", "--set", "log.checkpoint_every=1",
     ],
+    "conditioned-ppo": [
+        "--steps", "3000", "--set", "ppo.num_envs=2", "--set", "ppo.num_steps=16", "--set", "ppo.hidden_sizes=16",
+        "--set", "num_eval_weights=5", "--set", "max_eval_steps=30", "--set", "chunk_iterations=2",
+        "--set", "eval_period=1", "--set", "log.checkpoint_every=2",
+    ],
 }  # fmt: skip
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("algorithm", ["morld", "cmorl"])
+@pytest.mark.parametrize("algorithm", ["morld", "cmorl", "conditioned-ppo"])
 def test_sigkill_and_resume_matches_uninterrupted_for_real_algorithms(tmp_path, algorithm):
-    """The SIGKILL + resume test against MORL/D and C-MORL (subprocesses share a compile cache)."""
+    """The SIGKILL + resume test against MORL/D, C-MORL and preference-conditioned PPO (a
+    population of one on the same scaffold); subprocesses share a compile cache."""
     env = {**os.environ, "JAX_COMPILATION_CACHE_DIR": str(tmp_path / "xla")}
     full, cut = tmp_path / "full", tmp_path / "cut"
     morl = [sys.executable, "-m", "morl.cli"]

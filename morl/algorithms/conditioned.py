@@ -1,22 +1,26 @@
-"""The trainer scaffold of single-network, weight-conditioned algorithms (CAPQL,
-preference-conditioned PPO): one policy `pi(a | s, w)` for every weight, its front read
-off by evaluating it on a dense set of weights.
+"""Single-network, weight-conditioned algorithms (CAPQL, preference-conditioned PPO) on
+the population trainer scaffold: one policy `pi(a | s, w)` for every weight, its front
+read off by evaluating it on a dense set of weights.
 
 An algorithm supplies a `ConditionedLearner` (its iteration) and a config with the
-fields of `CONDITIONED_FIELDS`; `ConditionedTrainer` does the rest, all inside `jit`:
+fields of `CONDITIONED_FIELDS`. `Conditioned` makes the learner a
+`morl.algorithms.scaffold.PopulationAlgorithm` of one member, and `ConditionedTrainer`
+is the scaffold's `PopulationTrainer` with it (run axis, devices, chunks, the evaluation
+schedule and the archive, checkpoint and resume all come from there):
 
-    learner_state, metrics = learner.update(learner_state)     # one iteration (own weights)
+    members, metrics = learner.update(members)            # one iteration (own weights)
     every eval_period iterations (and once at init):
-        returns [n, m] = evaluate(learner.actor(state), eval_weights [n, m])  # deterministic,
+        returns [n, m] = evaluate(learner.actor(members), eval_weights [n, m])  # deterministic,
                                                                 # discounted with eval_gamma
-        archive = archive_insert(archive, returns, {weights, actor snapshot, iteration})
+        archive = archive_insert(archive, returns, {weights, actor snapshot, member, iteration})
 
 `eval_weights` are `num_eval_weights` evenly spread simplex weights
-(`morl.decomposition.weights.uniform_weights`: the corners, then farthest points). The
-archive keeps the non-dominated returns of every evaluation so far, each with the actor
-parameters that produced it, so `policy(state, member)` replays exactly the policy that
-was measured. `run_chunk` scans `chunk_iterations` iterations; `num_runs=R` vmaps the
-whole program over R seeds (and per-run hyperparameters).
+(`morl.decomposition.weights.uniform_weights`: the corners, then farthest points), the
+`n` rows of every evaluation. The archive keeps the non-dominated returns of every
+evaluation so far, each with the actor parameters that produced it, so
+`policy(state, member)` replays exactly the policy that was measured (members are archive
+slots). The state is the scaffold's `PopulationState`: `members` is the learner's own state
+(no population axis), `member_returns [n, m]` the latest evaluation, `extra` None.
 """
 
 from __future__ import annotations
@@ -27,14 +31,13 @@ from typing import Any, Protocol
 import jax
 import jax.numpy as jnp
 import numpy as np
-from flax import struct
 
-from morl import envs, parallel
-from morl.algorithms.api import MAX_ITERATIONS, Front
+from morl import envs
+from morl.algorithms.scaffold import PopulationState, PopulationTrainer, Schedule
 from morl.decomposition.weights import uniform_weights
 from morl.envs.evaluation import evaluate
 from morl.envs.registry import parse_kwargs
-from morl.pareto.archive import ParetoArchive, archive_front, archive_init, archive_insert
+from morl.pareto.archive import ParetoArchive
 
 #: Config fields (besides `morl.algorithms.api.REQUIRED_CONFIG_FIELDS`) the scaffold reads.
 CONDITIONED_FIELDS = (
@@ -61,21 +64,7 @@ class ConditionedLearner(Protocol):
     def summary(self, metrics: dict[str, jax.Array]) -> dict[str, jax.Array]: ...
 
 
-@struct.dataclass
-class ConditionedState:
-    """One run's state. `learner`: the learner's own state; `archive`: non-dominated
-    evaluated returns `[capacity, m]` with payload `weights [m]`, `iteration` and `actor`
-    (the parameters evaluated); `eval_returns [n, m]`: the latest evaluation on the
-    evaluation weights; `iteration`: updates done; `rng`."""
-
-    learner: Any
-    archive: ParetoArchive
-    eval_returns: jax.Array
-    iteration: jax.Array
-    rng: jax.Array
-
-
-def validate_common(config: Any, reward_dim: int, steps_per_iteration: int) -> None:
+def validate_common(config: Any, reward_dim: int) -> None:
     """Raise `ValueError` naming the first bad scaffold field of `config`."""
     name = type(config).__name__
     checks = [
@@ -96,11 +85,6 @@ def validate_common(config: Any, reward_dim: int, steps_per_iteration: int) -> N
     for ok, message in checks:
         if not ok:
             raise ValueError(f"{name}: {message}")
-    iterations = -(-config.total_steps // steps_per_iteration)
-    if iterations > MAX_ITERATIONS:
-        raise ValueError(
-            f"{name}: total_steps={config.total_steps:,} needs {iterations:,} iterations; at most {MAX_ITERATIONS:,}"
-        )
 
 
 def make_env(config: Any) -> Any:
@@ -108,58 +92,28 @@ def make_env(config: Any) -> Any:
     return envs.make(config.env, **parse_kwargs(config.env_kwargs))
 
 
-class ConditionedTrainer:
-    """The `morl.algorithms.api.Trainer` of a weight-conditioned learner (module docstring).
+class Conditioned:
+    """The `PopulationAlgorithm` of a weight-conditioned learner: a population of one
+    (`members` is the learner's state), evaluated on `eval_weights [n, m]`."""
 
-    `vmappable`: the config's vmappable dotted names (`"sac.actor_lr"`); an `hparams` key
-    `"<section>.<field>"` reaches `learner.hyperparams` as `{field: values[run]}`."""
+    pop_size = 1
 
-    def __init__(
-        self,
-        config: Any,
-        env: Any,
-        learner: ConditionedLearner,
-        vmappable: tuple[str, ...],
-        *,
-        num_runs: int | None = None,
-        hparams: Mapping[str, np.ndarray] | None = None,
-        devices: int | None = None,
-    ):
+    def __init__(self, config: Any, env: Any, learner: ConditionedLearner):
         self.config, self.env, self.learner = config, env, learner
-        self.num_runs = _check_num_runs(num_runs, hparams)
-        self.hparams = _check_hparams(vmappable, num_runs, hparams)
-        self.eval_weights = np.asarray(uniform_weights(env.reward_dim, config.num_eval_weights), np.float32)
         self.steps_per_iteration = int(learner.steps_per_iteration)
-        self.placement = parallel.placement(devices, num_runs=self.num_runs, population=1)
-        self._run_chunk = parallel.jit_step(self._vmap_runs(self._chunk), self.placement)
-        self._init = parallel.jit_init(self._vmap_runs(self._init_one, with_index=True), self.placement)
+        self.eval_weights = np.asarray(uniform_weights(env.reward_dim, config.num_eval_weights), np.float32)
 
-    # --- the compiled program ---------------------------------------------------------
-    def _vmap_runs(self, fn, with_index: bool = False):
-        if self.num_runs is None:
-            return (lambda x: fn(x, 0)) if with_index else fn
-        if with_index:
-            return lambda keys: jax.vmap(fn)(keys, jnp.arange(self.num_runs))
-        return jax.vmap(fn)
+    def init(self, key: jax.Array, weights_key: jax.Array, hparams: Mapping[str, jax.Array]) -> tuple[Any, None]:
+        # `hparams` holds dotted names of the learner's one section ("sac.actor_lr")
+        hyper = self.learner.hyperparams({name.partition(".")[2]: value for name, value in hparams.items()})
+        return self.learner.init(key, hyper), None
 
-    def _init_one(self, key: jax.Array, run: jax.Array) -> ConditionedState:
-        key_learner, key_eval, key_rng = jax.random.split(key, 3)
-        hyper = self.learner.hyperparams({name: values[run] for name, values in self.hparams.items()})
-        learner_state = self.learner.init(key_learner, hyper)
-        m = self.env.reward_dim
-        example = {
-            "weights": jnp.zeros((m,), jnp.float32),
-            "iteration": jnp.int32(0),
-            "actor": self.learner.actor(learner_state),
-        }
-        state = ConditionedState(
-            learner=learner_state,
-            archive=archive_init(self.config.archive_capacity, m, example),
-            eval_returns=jnp.zeros((len(self.eval_weights), m), jnp.float32),
-            iteration=jnp.int32(0),
-            rng=key_rng,
-        )
-        return self._evaluate(state, key_eval)
+    def iterate(self, members: Any, extra: None) -> tuple[Any, None, dict[str, jax.Array]]:
+        members, metrics = self.learner.update(members)
+        return members, None, self.learner.summary(metrics)
+
+    def evaluate(self, members: Any, key: jax.Array) -> jax.Array:
+        return self.evaluate_actor(key, self.learner.actor(members), jnp.asarray(self.eval_weights))
 
     def evaluate_actor(self, key: jax.Array, actor: Any, weights: jax.Array) -> jax.Array:
         """Discounted (`eval_gamma`) returns `[n, m]` of the deterministic policy `actor`
@@ -174,109 +128,50 @@ class ConditionedTrainer:
 
         return jax.vmap(one)(jax.random.split(key, weights.shape[0]), weights)
 
-    def _evaluate(self, state: ConditionedState, key: jax.Array) -> ConditionedState:
-        weights = jnp.asarray(self.eval_weights)
-        actor = self.learner.actor(state.learner)
-        returns = self.evaluate_actor(key, actor, weights)
-        n = weights.shape[0]
-        payload = {
-            "weights": weights,
-            "iteration": jnp.full((n,), state.iteration, jnp.int32),
+    def payload(self, members: Any) -> dict[str, Any]:
+        n = self.eval_weights.shape[0]
+        actor = self.learner.actor(members)
+        return {
+            "weights": jnp.asarray(self.eval_weights),
             "actor": jax.tree_util.tree_map(lambda x: jnp.broadcast_to(x, (n,) + x.shape), actor),
         }
-        archive = archive_insert(state.archive, returns, payload)
-        return state.replace(archive=archive, eval_returns=returns)
 
-    def _iteration(self, state: ConditionedState, _: Any) -> tuple[ConditionedState, dict[str, jax.Array]]:
-        learner_state, metrics = self.learner.update(state.learner)
-        rng, key_eval = jax.random.split(state.rng)
-        state = state.replace(learner=learner_state, iteration=state.iteration + 1, rng=rng)
-        state = jax.lax.cond(
-            state.iteration % self.config.eval_period == 0,
-            lambda s: self._evaluate(s, key_eval),
-            lambda s: s,
-            state,
-        )
-        return state, self.learner.summary(metrics)
+    def after_evaluation(
+        self, members: Any, extra: None, returns: jax.Array, archive: ParetoArchive, initial: bool
+    ) -> tuple[Any, None]:
+        return members, None
 
-    def _chunk(self, state: ConditionedState) -> tuple[ConditionedState, dict[str, jax.Array]]:
-        state, history = jax.lax.scan(self._iteration, state, None, self.config.chunk_iterations)
-        metrics = jax.tree_util.tree_map(lambda x: x[-1], history)
-        metrics.update(
-            member_returns=state.eval_returns,
-            archive_size=jnp.sum(state.archive.valid).astype(jnp.int32),
-            iteration=state.iteration,
-        )
-        return state, metrics
-
-    # --- the Trainer protocol ------------------------------------------------------------
-    def init(self, key: jax.Array) -> ConditionedState:
-        return self._init(key)
-
-    def run_chunk(self, state: ConditionedState) -> tuple[ConditionedState, dict[str, jax.Array]]:
-        return self._run_chunk(state)
-
-    def done(self, state: ConditionedState) -> bool:
-        return self.env_steps(state) >= self.config.total_steps
-
-    def env_steps(self, state: ConditionedState) -> int:
-        iteration = np.asarray(state.iteration).reshape(-1)[0]
-        return int(iteration) * self.steps_per_iteration
-
-    def _run(self, state: ConditionedState, run: int) -> ConditionedState:
-        if self.num_runs is None:
-            if run != 0:
-                raise ValueError(f"run={run}: this trainer has a single run")
-            return state
-        if not 0 <= run < self.num_runs:
-            raise ValueError(f"run={run} is outside [0, {self.num_runs})")
-        return jax.tree_util.tree_map(lambda x: x[run], state)
-
-    def front(self, state: ConditionedState, run: int = 0) -> Front:
-        archive = self._run(state, run).archive
-        points, payload = archive_front(archive)
-        slots = np.flatnonzero(np.asarray(archive.valid))
-        return Front(returns=np.asarray(points), weights=np.asarray(payload["weights"]), member=slots)
-
-    def policy(self, state: ConditionedState, member: int, run: int = 0):
-        archive = self._run(state, run).archive
-        if not (0 <= member < archive.valid.shape[0]) or not bool(archive.valid[member]):
-            valid = np.flatnonzero(np.asarray(archive.valid)).tolist()
-            raise ValueError(f"member={member} is not in the archive (valid ids: {valid})")
-        actor = jax.tree_util.tree_map(lambda x: x[member], archive.payload["actor"])
-        weights = archive.payload["weights"][member]
-        return jax.tree_util.Partial(self._deterministic_act, actor, weights)
-
-    def conditioned_policy(self, state: ConditionedState, weights: Any, run: int = 0):
-        """The current policy conditioned on any simplex `weights [m]` (not only the
-        evaluation weights): `act(obs, key) -> action`."""
-        actor = self.learner.actor(self._run(state, run).learner)
-        return jax.tree_util.Partial(self._deterministic_act, actor, jnp.asarray(weights, jnp.float32))
-
-    def _deterministic_act(self, actor: Any, weights: jax.Array, obs: jax.Array, key: jax.Array) -> jax.Array:
-        """A bound method, so every member's `Partial` shares one compiled rollout."""
+    def act(self, actor: Any, weights: jax.Array, obs: jax.Array, key: jax.Array) -> jax.Array:
         return self.learner.act(actor, weights, obs)
 
 
-def _check_num_runs(num_runs: int | None, hparams: Mapping[str, np.ndarray] | None) -> int | None:
-    if num_runs is None:
-        if hparams:
-            raise ValueError("hparams need num_runs (one value per run)")
-        return None
-    if not isinstance(num_runs, (int, np.integer)) or isinstance(num_runs, bool) or num_runs < 1:
-        raise ValueError(f"num_runs={num_runs!r} must be a positive int")
-    return int(num_runs)
+class ConditionedTrainer(PopulationTrainer):
+    """The scaffold's `PopulationTrainer` for `Conditioned(config, env, learner)` (module
+    docstring), plus `conditioned_policy`. `vmappable`: the config's vmappable dotted names
+    (`"sac.actor_lr"`); an `hparams` key `"<section>.<field>"` reaches `learner.hyperparams`
+    as `{field: values[run]}`."""
 
+    def __init__(
+        self,
+        config: Any,
+        env: Any,
+        learner: ConditionedLearner,
+        vmappable: tuple[str, ...],
+        *,
+        num_runs: int | None = None,
+        hparams: Mapping[str, np.ndarray] | None = None,
+        devices: int | None = None,
+    ):
+        schedule = Schedule(
+            config.total_steps, config.eval_period, config.chunk_iterations, config.archive_capacity, vmappable
+        )
+        super().__init__(
+            config, Conditioned(config, env, learner), schedule, num_runs=num_runs, hparams=hparams, devices=devices
+        )
+        self.learner, self.eval_weights = learner, self.algorithm.eval_weights
 
-def _check_hparams(
-    vmappable: tuple[str, ...], num_runs: int | None, hparams: Mapping[str, np.ndarray] | None
-) -> dict[str, jax.Array]:
-    out = {}
-    for name, values in (hparams or {}).items():
-        if name not in vmappable:
-            raise ValueError(f"hparams: '{name}' is not vmappable; vmappable fields: {', '.join(vmappable)}")
-        values = np.asarray(values, np.float32)
-        if values.shape != (num_runs,):
-            raise ValueError(f"hparams['{name}'] has shape {values.shape}, expected ({num_runs},)")
-        out[name.partition(".")[2]] = jnp.asarray(values)
-    return out
+    def conditioned_policy(self, state: PopulationState, weights: Any, run: int = 0) -> Any:
+        """The current policy conditioned on any simplex `weights [m]` (not only the
+        evaluation weights): `act(obs, key) -> action`."""
+        actor = self.learner.actor(self._run(state, run).members)
+        return jax.tree_util.Partial(self._act, actor, jnp.asarray(weights, jnp.float32))

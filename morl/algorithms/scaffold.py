@@ -32,7 +32,9 @@ with every chunk's metrics; without stages the chunk is the iterate/evaluate loo
 
 The whole training state is `PopulationState`, a pytree of arrays, so checkpoints and
 resume need nothing more. `morl.algorithms.linear` is the smallest algorithm built on it
-(docs/architecture.md walks through it); `morl.algorithms.morld` is MORL/D on it.
+(docs/architecture.md walks through it); `morl.algorithms.morld` is MORL/D on it,
+`morl.algorithms.cmorl` C-MORL (staged), and `morl.algorithms.conditioned` the
+weight-conditioned single networks (CAPQL, preference-conditioned PPO).
 """
 
 from __future__ import annotations
@@ -56,7 +58,12 @@ class PopulationAlgorithm(Protocol):
     """What an algorithm gives the scaffold. Every function is pure and jittable. `members`
     is a pytree whose leaves carry the population axis `[pop]` (device placement may split
     it); `extra` is the rest of the algorithm's state, one per run (MORL/D: the ideal point
-    z*; `None` for none). Randomness of an iteration lives in the members' own keys."""
+    z*; `None` for none). Randomness of an iteration lives in the members' own keys.
+
+    An evaluation has `k` rows, `k` the leading size of `payload(members)["weights"]`:
+    `pop_size` for a population; a single weight-conditioned network
+    (`morl.algorithms.conditioned`) is a population of one (`pop_size = 1`, `members` its
+    learner state without a population axis) evaluated on `k` evaluation weights."""
 
     env: Environment
     pop_size: int
@@ -75,18 +82,19 @@ class PopulationAlgorithm(Protocol):
         ...
 
     def evaluate(self, members: Any, key: jax.Array) -> jax.Array:
-        """The members' evaluated returns `[pop, m]` (discounted with `eval_gamma`)."""
+        """The evaluated returns `[k, m]`, one row per evaluated policy (discounted with
+        `eval_gamma`)."""
         ...
 
     def payload(self, members: Any) -> dict[str, Any]:
-        """What the archive keeps per member, leaves `[pop, ...]`: at least `"weights"
-        [pop, m]` (simplex) and `"actor"` (whatever `act` needs)."""
+        """What the archive keeps per evaluated row, leaves `[k, ...]`: at least
+        `"weights" [k, m]` (simplex) and `"actor"` (whatever `act` needs)."""
         ...
 
     def after_evaluation(
         self, members: Any, extra: Any, returns: jax.Array, archive: ParetoArchive, initial: bool
     ) -> tuple[Any, Any]:
-        """`(members, extra)` after an evaluation whose `returns [pop, m]` are already in
+        """`(members, extra)` after an evaluation whose `returns [k, m]` are already in
         `archive`: weight adaptation, cooperation, reference points... `initial` is True
         for the evaluation of the untrained population in `init` (a Python bool). Return
         both unchanged for none."""
@@ -140,7 +148,7 @@ class Schedule:
 @struct.dataclass
 class PopulationState:
     """One run's training state: the algorithm's `members` and `extra`, the Pareto
-    `archive`, the latest evaluated `member_returns [pop, m]`, the `iteration` counter and
+    `archive`, the latest evaluated `member_returns [k, m]`, the `iteration` counter and
     the `rng` (each iteration splits off its evaluation key: `rng, key = split(rng)`)."""
 
     members: Any
@@ -198,18 +206,21 @@ class PopulationTrainer:
             key_rng, key_members = jax.random.split(key)
         hparams = {name: values[run] for name, values in self.hparams.items()}
         members, extra = self.algorithm.init(key_members, jax.random.fold_in(key, 1), hparams)
-        example = jax.tree_util.tree_map(lambda x: x[0], self._payload(members, jnp.int32(0)))
-        archive = archive_init(self.schedule.archive_capacity, self.env.reward_dim, example)
-        returns = jnp.zeros((self.algorithm.pop_size, self.env.reward_dim), jnp.float32)
+        payload = self._payload(members, jnp.int32(0))
+        archive = archive_init(
+            self.schedule.archive_capacity, self.env.reward_dim, jax.tree_util.tree_map(lambda x: x[0], payload)
+        )
+        returns = jnp.zeros((payload["weights"].shape[0], self.env.reward_dim), jnp.float32)
         state = PopulationState(members, archive, returns, jnp.int32(0), key_rng, extra)
         return self._evaluate(state, key_eval, initial=True) if self.schedule.initial_evaluation else state
 
     def _payload(self, members: Any, iteration: jax.Array) -> dict[str, Any]:
-        pop = self.algorithm.pop_size
+        payload = self.algorithm.payload(members)
+        rows = payload["weights"].shape[0]  # pop_size, or a conditioned network's evaluation weights
         return {
-            **self.algorithm.payload(members),
-            "member": jnp.arange(pop, dtype=jnp.int32),
-            "iteration": jnp.full((pop,), iteration, jnp.int32),
+            **payload,
+            "member": jnp.arange(rows, dtype=jnp.int32),
+            "iteration": jnp.full((rows,), iteration, jnp.int32),
         }
 
     def _evaluate(self, state: PopulationState, key: jax.Array, initial: bool = False) -> PopulationState:

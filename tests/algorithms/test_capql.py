@@ -107,7 +107,7 @@ def test_car_run_front_and_policies(car_run):
     assert action.shape == (1,) and -1.0 <= float(action[0]) <= 1.0
     with pytest.raises(ValueError, match="not in the archive"):
         trainer.policy(states[-1], CAR.archive_capacity + 3)
-    weights = np.asarray(states[-1].learner.weights)
+    weights = np.asarray(states[-1].members.weights)
     assert weights.shape == (2, 2) and not np.allclose(weights[0], weights[1])  # one training weight per env
 
 

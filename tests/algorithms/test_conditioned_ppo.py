@@ -14,6 +14,7 @@ from morl.agents import ppo
 from morl.algorithms import get_algorithm
 from morl.algorithms.conditioned_ppo import CONDITIONED_PPO, ConditionedPolicyConfig, make_trainer
 from morl.envs import make as make_env
+from morl.io.checkpoint import Checkpointer
 from morl.networks.hyper import HyperGaussianActor, HyperVectorCritic
 from morl.networks.mlp import GaussianActor
 from morl.pareto import is_non_dominated
@@ -120,14 +121,33 @@ def test_dst_run_front_and_policies(dst_run):
     assert metrics["member_returns"].shape == (5, 2)
     action = jax.jit(trainer.policy(states[-1], int(front.member[0])))(jnp.zeros(2), jax.random.key(1))
     assert int(action) in range(4)
-    weights = np.asarray(states[-1].learner.weights)
+    weights = np.asarray(states[-1].members.weights)
     assert weights.shape == (4, 2) and len(np.unique(weights[:, 0])) == 4  # Dirichlet draws, one per env
+    any_weight = jax.jit(trainer.conditioned_policy(states[-1], [0.3, 0.7]))  # off the evaluation weights
+    assert int(any_weight(jnp.zeros(2), jax.random.key(1))) in range(4)
 
 
 def test_resumed_chunk_equals_uninterrupted(dst_run):
     trainer, states, _ = dst_run
     again, _ = trainer.run_chunk(jax.tree_util.tree_map(lambda x: x, states[1]))
     assert _leaves_equal(again, states[2])
+
+
+def test_checkpoint_restored_mid_run_continues_as_uninterrupted(dst_run, tmp_path):
+    """Save after chunk 1, restore into a fresh trainer (the `morl train --resume` path:
+    `like` is `eval_shape` of `init`), train on: every state leaf and the front equal the
+    uninterrupted run's."""
+    trainer, states, _ = dst_run
+    checkpoints = Checkpointer(tmp_path / "ck", asynchronous=False)
+    checkpoints.save(1, states[1], {"chunk": 1, "wall_time": 0.0})
+    fresh = make_trainer(DST)
+    restored, meta = checkpoints.restore(1, jax.eval_shape(fresh.init, jax.random.key(0)))
+    checkpoints.close()
+    assert meta["chunk"] == 1 and _leaves_equal(restored, states[1])
+    while not fresh.done(restored):
+        restored, _ = fresh.run_chunk(restored)
+    assert _leaves_equal(restored, states[-1])
+    np.testing.assert_array_equal(fresh.front(restored).returns, trainer.front(states[-1]).returns)
 
 
 @pytest.mark.slow

@@ -6,7 +6,7 @@ One iteration (`CAPQLLearner.update`), inside `jit`:
     state = sac.update(state)                 # collect -> replay -> gradient steps, where
                                               # each replayed row gets a fresh weight
     (every eval_period iterations the scaffold evaluates the dense weight set;
-     morl.algorithms.conditioned)
+     morl.algorithms.conditioned on the population scaffold)
 
 The losses are `morl.agents.sac`'s with `batch_weights` (a weight per replayed row),
 `elementwise_min` (the twin minimum per objective, as CAPQL's code takes it) and a fixed
@@ -51,7 +51,8 @@ def angle_weights(key: jax.Array, m: int, n: int, angle: float) -> jax.Array:
 
 
 class CAPQLLearner:
-    """`morl.algorithms.conditioned.ConditionedLearner` over `morl.agents.sac`."""
+    """`morl.algorithms.conditioned.ConditionedLearner` over `morl.agents.sac` (the trainer
+    makes it a population of one on `morl.algorithms.scaffold`)."""
 
     def __init__(self, env: Any, config: CAPQLConfig):
         self.config, self.env = config, env
@@ -113,7 +114,7 @@ def make_trainer(
         raise TypeError(f"config must be a CAPQLConfig, got {type(config).__name__}")
     config.validate()
     env = make_env(config)
-    validate_common(config, env.reward_dim, config.steps_per_iteration)
+    validate_common(config, env.reward_dim)
     try:
         learner = CAPQLLearner(env, config)
     except ValueError as err:

@@ -6,7 +6,7 @@ One iteration (`ConditionedPPOLearner.update`), inside `jit`:
     state = ppo.update(state)     # rollout under each env's weight, vector GAE, epochs on
                                   # the scalarised advantages w_e . A (morl.agents.ppo)
     (every eval_period iterations the scaffold evaluates the dense weight set;
-     morl.algorithms.conditioned)
+     morl.algorithms.conditioned on the population scaffold)
 
 The actor and the vector critic read `w` (`network: concat`) or have their output layers
 generated from it (`network: hyper`, morl.networks.hyper). The vector critic estimates
@@ -49,7 +49,8 @@ def hyper_networks(env: Any, config: ConditionedPolicyConfig) -> tuple[Any, Any]
 
 
 class ConditionedPPOLearner:
-    """`morl.algorithms.conditioned.ConditionedLearner` over `morl.agents.ppo` with per-env weights."""
+    """`morl.algorithms.conditioned.ConditionedLearner` over `morl.agents.ppo` with per-env
+    weights (the trainer makes it a population of one on `morl.algorithms.scaffold`)."""
 
     def __init__(self, env: Any, config: ConditionedPolicyConfig):
         self.config, self.env = config, env
@@ -104,7 +105,7 @@ def make_trainer(
         raise TypeError(f"config must be a ConditionedPolicyConfig, got {type(config).__name__}")
     config.validate()
     env = make_env(config)
-    validate_common(config, env.reward_dim, config.steps_per_iteration)
+    validate_common(config, env.reward_dim)
     try:
         learner = ConditionedPPOLearner(env, config)
     except ValueError as err:
