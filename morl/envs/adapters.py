@@ -285,27 +285,43 @@ class GymnasiumEnv(gymnasium.Env):
         self._obs_shape = tuple(self.observation_space.shape)
         self._obs_dtype = np.dtype(self.observation_space.dtype)
         self._obs_size = int(np.prod(self._obs_shape, dtype=np.int64))
-        self._twin = numpy_twin(env, self.params) if use_twin else None
-        twin = self._twin
-        # Which calls need their key: all of them on the JAX path, none for a twin without draws.
-        self._keyed = twin is None or twin.reset_draw is not None or twin.step_draw is not None
+        twin = numpy_twin(env, self.params) if use_twin else None
         if twin is None:
-            space = env.action_space(self.params)
-            # Discrete actions as ready device arrays: no host-to-device copy per step.
-            self._discrete_actions = (
-                {a: jnp.asarray(a, self._action_dtype) for a in range(space.start, space.start + space.n)}
-                if isinstance(space, spaces.Discrete) and space.n <= 4096 else None
-            )
-            self._reset = jax.jit(self._reset_packed)
-            self._step = jax.jit(self._step_packed)
-        elif self._keyed:
+            self._use_port()
+        else:
+            self._use_twin(twin)
+            if twin.probe_actions is not None and not _twin_reproduces_port(self):
+                self._use_port()
+        self._reseed(seed)
+        self._state = None
+
+    def _use_port(self) -> None:
+        """Step the port's compiled reset/step."""
+        self._twin, self._keyed = None, True
+        space = self.env.action_space(self.params)
+        # Discrete actions as ready device arrays: no host-to-device copy per step.
+        self._discrete_actions = (
+            {a: jnp.asarray(a, self._action_dtype) for a in range(space.start, space.start + space.n)}
+            if isinstance(space, spaces.Discrete) and space.n <= 4096 else None
+        )
+        self._reset = jax.jit(self._reset_packed)
+        self._step = jax.jit(self._step_packed)
+
+    def _use_twin(self, twin: Any) -> None:
+        """Step `twin`; the calls need their key only where the twin draws from it."""
+        self._twin = twin
+        self._keyed = twin.reset_draw is not None or twin.step_draw is not None
+        if self._keyed:
             draw = lambda fn, key: jnp.int32(0) if fn is None else fn(key)  # noqa: E731
             self._draws = jax.jit(jax.vmap(
                 lambda data: (draw(twin.reset_draw, jax.random.wrap_key_data(data)),
                               draw(twin.step_draw, jax.random.wrap_key_data(data)))
             ))
-        self._reseed(seed)
-        self._state = None
+
+    @property
+    def uses_twin(self) -> bool:
+        """True when `step` runs the port's plain-Python twin, False when its compiled step."""
+        return self._twin is not None
 
     # --- keys ---------------------------------------------------------------------------
     def _reseed(self, seed: int) -> None:
@@ -374,6 +390,35 @@ class GymnasiumEnv(gymnasium.Env):
         reward = packed[n:n + m]
         info = {name: np.array(value) for name, value in info.items()} if info else {}
         return obs, reward, bool(packed[n + m]), bool(packed[n + m + 1]), info
+
+
+_TWIN_PROBES: dict[tuple, bool] = {}
+
+
+def _twin_reproduces_port(export: GymnasiumEnv) -> bool:
+    """Whether `export`'s twin steps exactly as the port's compiled step over the twin's
+    `probe_actions` (episodes restarted at their end); cached per env object and params values."""
+    key = (id(export.env), tuple(np.asarray(leaf).tobytes() for leaf in jax.tree_util.tree_leaves(export.params)))
+    if key not in _TWIN_PROBES:
+        port = GymnasiumEnv(export.env, seed=0, params=export.params, use_twin=False)
+        same = _same_outputs(export.reset(seed=0), port.reset(seed=0))
+        for action in export._twin.probe_actions:
+            got, want = export.step(action), port.step(action)
+            same = same and _same_outputs(got, want)
+            if not same:
+                break
+            if got[2] or got[3]:
+                same = _same_outputs(export.reset(), port.reset())
+        _TWIN_PROBES[key] = same
+        export._state = export._np_random = None  # as unused as before the probe
+    return _TWIN_PROBES[key]
+
+
+def _same_outputs(got: tuple, want: tuple) -> bool:
+    """Equal gymnasium outputs: arrays equal in dtype, shape and bits; the rest equal."""
+    return all(
+        x.dtype == y.dtype and np.array_equal(x, y) if isinstance(x, np.ndarray) else x == y for x, y in zip(got, want)
+    )
 
 
 def to_gymnasium(env: Environment, seed: int = 0) -> GymnasiumEnv:

@@ -171,6 +171,11 @@ class Minecart(Environment[MinecartState, MinecartParams]):
         )
         return self._obs(state), state
 
+    def ore_normals(self, key: jax.Array) -> jax.Array:
+        """The step's ore draws: standard normals `[frame_skip, ore_cnt]` (row `f` for the
+        `f`-th mining attempt); the export's numpy twin draws them too."""
+        return jax.random.normal(key, (self.frame_skip, self.ore_cnt))
+
     def _mine(self, content, position, speed, normal):
         """One mining attempt at the nearest mine; `normal [ore_cnt]` standard normals."""
         distance = jnp.linalg.norm(jnp.asarray(self.mine_pos, jnp.float32) - position, axis=1)
@@ -216,7 +221,7 @@ class Minecart(Environment[MinecartState, MinecartParams]):
         # Incremental frame skip: `frame_skip` frames of (action, move, base check);
         # otherwise one frame whose action and move are each repeated `frame_skip` times.
         frames, repeats = (self.frame_skip, 1) if self.incremental_frame_skip else (1, self.frame_skip)
-        normals = jax.random.normal(key, (self.frame_skip, self.ore_cnt))
+        normals = self.ore_normals(key)
         turn = jnp.where(action == LEFT, -ROTATION, jnp.where(action == RIGHT, ROTATION, 0)) * repeats
         accelerate = jnp.where(action == ACCELERATE, ACCELERATION, jnp.where(action == BRAKE, -DECELERATION, 0.0)) * repeats
 

@@ -33,11 +33,35 @@ from morl.envs.deep_sea_treasure import _W, DeepSeaTreasure
 from morl.envs.four_room import _MOVES as _FOUR_ROOM_MOVES
 from morl.envs.four_room import FourRoom
 from morl.envs.fruit_tree import FruitTree
+from morl.envs.minecart import (
+    _COS_SIN,
+    ACCELERATE,
+    ACCELERATION,
+    BASE_RADIUS,
+    BRAKE,
+    DECELERATION,
+    EPS_SPEED,
+    FUEL_PER_FRAME,
+    LEFT,
+    MAX_SPEED,
+    MINE,
+    MINE_RADIUS,
+    RIGHT,
+    ROTATION,
+    Minecart,
+)
 from morl.envs.resource_gathering import _MOVES as _RG_MOVES
 from morl.envs.resource_gathering import ENEMY, GEM, GOLD, HOME, MAP, START, ResourceGathering, kill_draw
 
 _F32 = np.float32
 _I32 = np.int32
+
+
+def _fma(a, b, c):
+    """float32 `a * b + c` rounded once (the product of two float32 values is exact in
+    float64; the sum's double rounding through float64 does not change a float32 result
+    here, as the probe runs confirm)."""
+    return (np.float64(a) * b + c).astype(_F32) if isinstance(b, np.ndarray) else _F32(float(a) * float(b) + float(c))
 
 
 def _action(action: Any, n: int) -> int:
@@ -53,6 +77,10 @@ class NumpyTwin:
 
     reset_draw: Callable[[jax.Array], jax.Array] | None = None
     step_draw: Callable[[jax.Array], jax.Array] | None = None
+    #: Actions of a probe run the export compares with the port's compiled step before
+    #: using the twin (float twins: rounding depends on how XLA compiled the step); None:
+    #: exact by construction (integer arithmetic, table look-ups).
+    probe_actions: list[int] | None = None
 
     def reset(self, draw: Any) -> np.ndarray:
         raise NotImplementedError
@@ -204,11 +232,119 @@ class ResourceGatheringTwin(NumpyTwin):
         return obs, reward, terminated, self.time >= self.max_steps and not terminated
 
 
+class MinecartTwin(NumpyTwin):
+    """`Minecart.step_env` on numpy float32 scalars, operation for operation, rounding as
+    the port's compiled step does on XLA:CPU: a multiply feeding an add is one fused
+    multiply-add (`_fma`), and a division by the constant capacity a multiply by its
+    reciprocal. The ore draws are the port's (`ore_normals(key)`). Floating-point fusion
+    depends on the CPU and the compiler, so the export uses this twin only where it
+    reproduces the port's compiled step bit for bit on a probe run (`probe_actions`:
+    random actions biased to drive out, mine and come back)."""
+
+    probe_actions = np.random.default_rng(1).choice(6, size=600, p=[0.3, 0.15, 0.15, 0.2, 0.1, 0.1]).tolist()
+
+    def __init__(self, env: Minecart, params: Any):
+        self.frames, self.repeats = (env.frame_skip, 1) if env.incremental_frame_skip else (1, env.frame_skip)
+        self.ore_cnt = env.ore_cnt
+        self.capacity = _F32(env.capacity)
+        self.per_capacity = _F32(1.0) / self.capacity
+        self.mine_pos = env.mine_pos.astype(_F32)  # [mines, 2]
+        self.ore_mean, self.ore_std = env.ore_mean.astype(_F32), env.ore_std.astype(_F32).astype(np.float64)
+        self.cos_sin = [(_F32(c), _F32(s)) for c, s in _COS_SIN]
+        self.fuel = (FUEL_PER_FRAME * env.frame_skip).astype(_F32)
+        rotation = {LEFT: -ROTATION, RIGHT: ROTATION}
+        self.turn = [rotation.get(a, 0) * self.repeats for a in range(6)]
+        change = {ACCELERATE: ACCELERATION, BRAKE: -DECELERATION}
+        self.accelerate = [_F32(change.get(a, 0.0)) * _F32(self.repeats) for a in range(6)]
+        self.eps, self.mine_radius, self.base_radius = _F32(EPS_SPEED), _F32(MINE_RADIUS), _F32(BASE_RADIUS)
+        self.zero, self.one, self.max_speed = _F32(0.0), _F32(1.0), _F32(MAX_SPEED)
+        self.max_steps = int(params.max_steps)
+        self.step_draw = env.ore_normals
+
+    def _obs(self) -> np.ndarray:
+        cos, sin = self.cos_sin[self.angle % 360]
+        return np.concatenate([np.array([self.x, self.y, self.speed, sin, cos], _F32), self.content * self.per_capacity])
+
+    def reset(self, draw):
+        self.x = self.y = self.speed = _F32(0.0)
+        self.angle = 45
+        self.content = np.zeros(self.ore_cnt, _F32)
+        self.departed = False
+        self.time = 0
+        return self._obs()
+
+    def _mine(self, content, x, y, speed, normal):
+        offset = self.mine_pos - np.array([x, y], _F32)
+        distance = np.sqrt((offset * offset).sum(axis=1))
+        nearest = int(np.argmin(distance))
+        mined = np.maximum(_F32(0.0), _fma(self.ore_std[nearest], np.asarray(normal), self.ore_mean[nearest]))
+        free = self.capacity - content.sum()
+        total = mined.sum()
+        if total > free:
+            mined = mined * (free / (total if total > 0 else self.one))
+        if speed < self.eps and distance[nearest] <= self.mine_radius:
+            return content + mined
+        return content
+
+    def _move(self, x, y, speed, angle):
+        if not speed >= self.eps:
+            return x, y, speed, angle
+        cos, sin = self.cos_sin[angle % 360]
+        vx, vy = speed * cos, speed * sin
+        tx, ty = _fma(speed, cos, x), _fma(speed, sin, y)
+        turn_x = y != 0 and y != 1 and abs(vy) > self.eps
+        turn_y = x != 0 and x != 1 and abs(vx) > self.eps
+        turn = 0
+        if turn_x and x == 1 and vx > 0:
+            turn += int(np.sign(vy))
+        if turn_x and x == 0 and vx < 0:
+            turn -= int(np.sign(vy))
+        if turn_y and y == 1 and vy > 0:
+            turn -= int(np.sign(vx))
+        if turn_y and y == 0 and vy < 0:
+            turn += int(np.sign(vx))
+        nx, ny = min(max(tx, self.zero), self.one), min(max(ty, self.zero), self.one)
+        dx = vx if tx == nx else nx - x
+        dy = vy if ty == ny else ny - y
+        return nx, ny, np.sqrt(_fma(dx, dx, dy * dy)), angle + turn * ROTATION
+
+    def step(self, action, draw):
+        a = _action(action, 6)
+        turn, accelerate = self.turn[a], self.accelerate[a]
+        x, y, speed, angle, content, departed = self.x, self.y, self.speed, self.angle, self.content, self.departed
+        ore = np.zeros(self.ore_cnt, _F32)
+        end = stopped = False
+        for f in range(self.frames):
+            active = not stopped
+            if active and turn:
+                angle = (angle + turn) % 360
+            if active and accelerate != 0:
+                speed = min(max(speed + accelerate, self.zero), self.max_speed)
+            if active and a == MINE:
+                for j in range(self.repeats):
+                    content = self._mine(content, x, y, speed, draw[f * self.repeats + j])
+            stopped = stopped or end
+            if active and not end:
+                for _ in range(self.repeats):
+                    x, y, speed, angle = self._move(x, y, speed, angle)
+                at_base = np.sqrt(_fma(x, x, y * y)) < self.base_radius
+                if at_base and departed:
+                    ore = ore + content
+                    content = np.zeros(self.ore_cnt, _F32)
+                    end = True
+                departed = departed or not at_base
+        self.x, self.y, self.speed, self.angle, self.content, self.departed = x, y, speed, angle, content, departed
+        self.time += 1
+        reward = np.append(ore, self.fuel[a])
+        return self._obs(), reward, end, self.time >= self.max_steps and not end
+
+
 _TWINS: dict[type, Callable[[Any, Any], NumpyTwin | None]] = {
     DeepSeaTreasure: DeepSeaTreasureTwin,
     FruitTree: FruitTreeTwin,
     FourRoom: lambda env, params: FourRoomTwin(env, params) if getattr(env, "observation", "coordinates") == "coordinates" else None,
     ResourceGathering: ResourceGatheringTwin,
+    Minecart: MinecartTwin,
 }
 
 
