@@ -257,14 +257,15 @@ class GymnasiumEnv(gymnasium.Env):
     rolled XLA:CPU loop in every step program).
 
     Speed: ports with a plain-Python twin (`morl.envs.numpy_twins`: deep-sea-treasure,
-    fruit-tree, four-room, resource-gathering) step the twin, equal to the port step by
-    step, at MO-Gymnasium's own pace; any draw of the port's from a call's key is
-    evaluated by JAX once per block (`use_twin=False` steps the port instead). Other
-    ports run one compiled call per step
-    (observation, reward and flags packed into one float32 array, so one device-to-host
-    copy; a discrete action as a cached device array, any other as a numpy array, since a
-    Python int takes a slow conversion), bounded by XLA:CPU's cost per call (5-15 us on
-    this 2-core CPU, more for larger step programs).
+    fruit-tree, four-room, resource-gathering, minecart) step the twin, equal to the port
+    step by step, at MO-Gymnasium's own pace; any draw of the port's from a call's key is
+    evaluated by JAX once per block. A twin with `probe_actions` (float arithmetic) is
+    first run against the compiled step and used only if bit-equal (once per env object
+    and params). `use_twin=False` steps the port instead. Other ports run one compiled
+    call per step (observation, reward and flags packed into one float32 array, so one
+    device-to-host copy; a discrete action as a cached device array, any other as a
+    numpy array, since a Python int takes a slow conversion), bounded by XLA:CPU's cost
+    per call (5-15 us on this 2-core CPU, more for larger step programs).
     """
 
     metadata = {"render_modes": []}
