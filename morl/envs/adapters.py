@@ -29,8 +29,8 @@ the host loop, not the host work (see docs/environments.md for measured figures)
 `to_gymnasium(env, seed)` wraps a JAX-native env as a MO-Gymnasium-compatible
 `gymnasium.Env` (vector float32 reward, `reward_space`, `reward_dim`, gymnasium spaces,
 `spec`); the port's own `params.max_steps` reports `truncated`, so no `TimeLimit` is
-needed. The small grid worlds step a plain-Python twin of their port
-(`morl.envs.numpy_twins`), the others one compiled call per step.
+needed. The small ports step a plain-Python twin of the port (`morl.envs.numpy_twins`),
+the others one compiled call per step.
 """
 
 from __future__ import annotations
@@ -257,8 +257,9 @@ class GymnasiumEnv(gymnasium.Env):
     rolled XLA:CPU loop in every step program).
 
     Speed: ports with a plain-Python twin (`morl.envs.numpy_twins`: deep-sea-treasure,
-    fruit-tree, four-room, resource-gathering, minecart) step the twin, equal to the port
-    step by step, at MO-Gymnasium's own pace; any draw of the port's from a call's key is
+    fruit-tree, four-room, resource-gathering, minecart, both mountain cars) step the
+    twin, equal to the port step by step, at MO-Gymnasium's own pace; any draw of the
+    port's from a call's key is
     evaluated by JAX once per block. A twin with `probe_actions` (float arithmetic) is
     first run against the compiled step and used only if bit-equal (once per env object
     and params). `use_twin=False` steps the port instead. Other ports run one compiled

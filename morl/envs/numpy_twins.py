@@ -1,33 +1,46 @@
-"""Plain-Python twins of the small grid-world ports, used by `to_gymnasium` exports only.
+"""Plain-Python twins of the small ports, used by `to_gymnasium` exports only.
 
 Why they exist: an exported env is stepped one call at a time from a Python loop. A
 compiled JAX call costs at least 5-15 us on XLA:CPU (more for larger step programs),
-while MO-Gymnasium's numpy grid worlds step in 2-4 us; no compiled program can come
-within 3x of that. A twin is its port's `reset_env`/`step_env` rewritten in plain Python
-over the port's own tables (read from the port instance or imported from its module,
-never copied), equal to the port step by step: same observations, float32 rewards, flags
-and time limit (tests/envs/test_numpy_twins.py checks each against the JAX port and
-MO-Gymnasium over random action sequences with episode ends and resets). Training
-uses the JAX ports; only the export steps a twin. Ports without a twin are exported
-through their compiled step (`GymnasiumEnv`).
+while MO-Gymnasium's numpy envs step in 2-5 us (grid worlds, mountain cars) to 25-40 us
+(minecart); no compiled program comes within 3x of that. A twin is its port's
+`reset_env`/`step_env` rewritten in plain Python over the port's own tables and
+constants (read from the port instance or imported from its module, never copied), equal
+to the port step by step: same observations, float32 rewards, flags and time limit
+(tests/envs/test_numpy_twins.py checks each against the compiled port and, for the
+deterministic ones, against MO-Gymnasium, over random action sequences with episode
+ends, time limits and reseeding). Training uses the JAX ports; only the export steps a
+twin. Ports without a twin are exported through their compiled step (`GymnasiumEnv`).
+
+Integer twins (deep-sea-treasure, fruit-tree, four-room, resource-gathering) are exact by
+construction. Float twins (minecart, both mountain cars) compute in float32 and round as
+XLA:CPU compiles the port's step: a multiply feeding an add fused into one multiply-add
+(`_fma`), a division by a constant as a multiply by its reciprocal, `cos` as the C
+library's `cosf`. That depends on the CPU and the compiler, so a float twin carries
+`probe_actions` and the export uses it only if it reproduces the compiled step bit for
+bit over that probe run.
 
 Randomness stays the port's: the export gives every `reset`/`step` call its own key (see
 `GymnasiumEnv`), and a twin whose port draws from that key names the draw as a JAX
-function of the key (`reset_draw`, `step_draw`), which the export evaluates for a block
-of calls at once; the twin then receives the drawn value as a Python number.
+function of the key (`reset_draw`, `step_draw`: the port's own reset or draw function),
+which the export evaluates for a block of calls at once; the twin then receives the
+drawn value as a Python number.
 
-A twin holds the episode state as Python ints; `reset(draw)` returns the observation,
+A twin holds the episode state as Python scalars; `reset(draw)` returns the observation,
 `step(action, draw)` returns `(obs, reward, terminated, truncated)` with fresh writable
 numpy arrays.
 """
 
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
 from typing import Any, Callable
 
 import jax
 import numpy as np
 
+from morl.envs.continuous_mountain_car import MOContinuousMountainCar
 from morl.envs.deep_sea_treasure import _MOVES as _DST_MOVES
 from morl.envs.deep_sea_treasure import _W, DeepSeaTreasure
 from morl.envs.four_room import _MOVES as _FOUR_ROOM_MOVES
@@ -50,6 +63,7 @@ from morl.envs.minecart import (
     ROTATION,
     Minecart,
 )
+from morl.envs.mountain_car import MOMountainCar
 from morl.envs.resource_gathering import _MOVES as _RG_MOVES
 from morl.envs.resource_gathering import ENEMY, GEM, GOLD, HOME, MAP, START, ResourceGathering, kill_draw
 
@@ -263,7 +277,8 @@ class MinecartTwin(NumpyTwin):
 
     def _obs(self) -> np.ndarray:
         cos, sin = self.cos_sin[self.angle % 360]
-        return np.concatenate([np.array([self.x, self.y, self.speed, sin, cos], _F32), self.content * self.per_capacity])
+        head = np.array([self.x, self.y, self.speed, sin, cos], _F32)
+        return np.concatenate([head, self.content * self.per_capacity])
 
     def reset(self, draw):
         self.x = self.y = self.speed = _F32(0.0)
@@ -339,12 +354,119 @@ class MinecartTwin(NumpyTwin):
         return self._obs(), reward, end, self.time >= self.max_steps and not end
 
 
+def _c_cosf() -> Callable[[float], float] | None:
+    """The C library's float32 `cosf` (XLA:CPU computes float32 `cos` as it), or None."""
+    try:
+        cosf = ctypes.CDLL(ctypes.util.find_library("m") or "libm.so.6").cosf
+    except (OSError, AttributeError):
+        return None
+    cosf.restype, cosf.argtypes = ctypes.c_float, [ctypes.c_float]
+    return cosf
+
+
+class _MountainCarTwinBase(NumpyTwin):
+    """What both mountain car twins share: float32 constants from `params`, the port's own
+    reset position drawn from the call's key, and the step after the velocity update."""
+
+    _PARAMS = ("min_position", "max_position", "max_speed", "goal_position", "goal_velocity")
+
+    def __init__(self, env: Any, params: Any, cosf: Callable[[float], float]):
+        self.cosf = cosf
+        for name in self._PARAMS:
+            setattr(self, name, _F32(getattr(params, name)))
+        self.three, self.zero = _F32(3.0), _F32(0.0)
+        self.max_steps = int(params.max_steps)
+        self.reset_draw = lambda key: env.reset_env(key, params)[1].position
+
+    def reset(self, draw):
+        self.position, self.velocity, self.time = _F32(draw), self.zero, 0
+        return np.array([self.position, self.velocity], _F32)
+
+    def _cos(self) -> np.float32:
+        """`cos(3 * position)` as XLA:CPU computes it (the C library's `cosf`)."""
+        return _F32(self.cosf(self.three * self.position))
+
+    def _advance(self, velocity: np.float32) -> tuple[np.ndarray, bool, bool]:
+        """Clip the velocity, move, stop at the left wall: `(obs, terminated, truncated)`."""
+        velocity = min(max(velocity, -self.max_speed), self.max_speed)
+        position = min(max(self.position + velocity, self.min_position), self.max_position)
+        if position == self.min_position and velocity < 0:
+            velocity = self.zero
+        self.position, self.velocity = position, velocity
+        terminated = bool(position >= self.goal_position and velocity >= self.goal_velocity)
+        self.time += 1
+        return np.array([position, velocity], _F32), terminated, self.time >= self.max_steps and not terminated
+
+
+class ContinuousMountainCarTwin(_MountainCarTwinBase):
+    """`MOContinuousMountainCar.step_env` on numpy float32 scalars, rounding as the port's
+    compiled step does on XLA:CPU: `cos` is the C library's `cosf`, and `force * power`
+    is fused into the subtraction of `0.0025 * cos(...)` (`_fma`). Used only after a
+    bit-equal probe run (`probe_actions`, as `MinecartTwin`)."""
+
+    _PARAMS = _MountainCarTwinBase._PARAMS + ("min_action", "max_action", "power")
+    probe_actions = list(np.random.default_rng(0).uniform(-1.3, 1.3, (1200, 1)).astype(_F32))
+
+    def step(self, action, draw):
+        action = np.asarray(action, _F32)
+        if action.shape != (1,):
+            raise ValueError(f"action has shape {action.shape}, expected (1,)")
+        a = action[0]
+        force = min(max(a, self.min_action), self.max_action)
+        hill = _F32(0.0025) * self._cos()
+        obs, terminated, truncated = self._advance(self.velocity + _fma(force, self.power, -hill))
+        return obs, np.array([0.0 if terminated else -1.0, -(a * a)], _F32), terminated, truncated
+
+
+class MountainCarTwin(_MountainCarTwinBase):
+    """`MOMountainCar.step_env` (every reward variant) on numpy float32 scalars, rounding
+    as the port's compiled step does on XLA:CPU: `cos` is the C library's `cosf`, and
+    `cos(...) * -gravity` is fused into the velocity update (`_fma`). Used only after a
+    bit-equal probe run (`probe_actions`, as `MinecartTwin`)."""
+
+    _PARAMS = _MountainCarTwinBase._PARAMS + ("force", "gravity")
+    probe_actions = np.random.default_rng(0).choice(3, size=1200, p=[0.3, 0.2, 0.5]).tolist()
+
+    def __init__(self, env: MOMountainCar, params: Any, cosf: Callable[[float], float]):
+        super().__init__(env, params, cosf)
+        self.push = [_F32(a - 1) * self.force for a in range(3)]
+        self.remove_move_penalty, self.merge_move_penalty = env.remove_move_penalty, env.merge_move_penalty
+        self.add_speed_objective = env.add_speed_objective
+
+    def step(self, action, draw):
+        a = _action(action, 3)
+        obs, terminated, truncated = self._advance(_fma(self._cos(), -self.gravity, self.velocity + self.push[a]))
+        rewards = [0.0 if terminated else -1.0]
+        if not self.remove_move_penalty:
+            if self.merge_move_penalty:
+                rewards.append(-1.0 if a != 1 else 0.0)
+            else:
+                rewards += [-1.0 if a == 0 else 0.0, -1.0 if a == 2 else 0.0]
+        if self.add_speed_objective:
+            rewards.append(_F32(15.0) * abs(self.velocity))
+        return obs, np.array(rewards, _F32), terminated, truncated
+
+
+def _with_cosf(twin_class: type) -> Callable[[Any, Any], NumpyTwin | None]:
+    """A maker of `twin_class(env, params, cosf)`, None where the C library's `cosf` is not found."""
+
+    def make(env: Any, params: Any) -> NumpyTwin | None:
+        cosf = _c_cosf()
+        return None if cosf is None else twin_class(env, params, cosf)
+
+    return make
+
+
 _TWINS: dict[type, Callable[[Any, Any], NumpyTwin | None]] = {
     DeepSeaTreasure: DeepSeaTreasureTwin,
     FruitTree: FruitTreeTwin,
-    FourRoom: lambda env, params: FourRoomTwin(env, params) if getattr(env, "observation", "coordinates") == "coordinates" else None,
+    FourRoom: lambda env, params: (
+        FourRoomTwin(env, params) if getattr(env, "observation", "coordinates") == "coordinates" else None
+    ),
     ResourceGathering: ResourceGatheringTwin,
     Minecart: MinecartTwin,
+    MOContinuousMountainCar: _with_cosf(ContinuousMountainCarTwin),
+    MOMountainCar: _with_cosf(MountainCarTwin),
 }
 
 

@@ -79,7 +79,10 @@ def test_twin_equals_the_jax_port(env_id, kwargs, p, stuck):
 
 # Resource gathering and minecart draw from the JAX key, MO-Gymnasium from numpy's; their
 # ports are compared with MO-Gymnasium in their own tests (the draws forced equal).
-@pytest.mark.parametrize("env_id, kwargs, p, stuck", [c for c in CASES if not c[0].startswith(("resource", "minecart"))])
+DETERMINISTIC = [c for c in CASES if not c[0].startswith(("resource", "minecart"))]
+
+
+@pytest.mark.parametrize("env_id, kwargs, p, stuck", DETERMINISTIC)
 def test_twin_steps_like_mo_gymnasium(env_id, kwargs, p, stuck):
     ours = to_gymnasium(morl.envs.make(env_id, **kwargs))
     ref = mo_gym.make(env_id, **kwargs)
@@ -92,7 +95,8 @@ def test_twin_steps_like_mo_gymnasium(env_id, kwargs, p, stuck):
             action = int(rng.choice(len(probabilities), p=probabilities))
             got, want = ours.step(action), ref.step(action)
             np.testing.assert_allclose(got[0], want[0], rtol=1e-6, err_msg=f"{env_id} {sequence} {t}")
-            np.testing.assert_allclose(got[1], np.asarray(want[1], np.float32), rtol=1e-6, err_msg=f"{env_id} {sequence} {t}")
+            want_reward = np.asarray(want[1], np.float32)
+            np.testing.assert_allclose(got[1], want_reward, rtol=1e-6, err_msg=f"{env_id} {sequence} {t}")
             assert got[2:4] == (bool(want[2]), bool(want[3])), (env_id, sequence, t)
             if want[2] or want[3]:
                 ends += 1
@@ -107,7 +111,8 @@ def test_resource_gathering_twin_draws_the_ports_kills_and_is_deterministic():
     runs = {}
     for seed in (3, 3, 4):
         export = to_gymnasium(env, seed=seed)
-        runs.setdefault(seed, []).append(_rollout(export, np.random.default_rng(0), p, None, 3000, iter([seed] * 10**6))[0])
+        run, _ = _rollout(export, np.random.default_rng(0), p, None, 3000, iter([seed] * 10**6))
+        runs.setdefault(seed, []).append(run)
     _assert_same(runs[3][0], runs[3][1], "same seed")
     kills = [r for r in runs[3][0] if len(r) == 5 and r[1][0] == -1.0]
     assert len(kills) > 10, "the kill draw was never taken"
@@ -132,12 +137,12 @@ def test_four_room_with_several_starts_draws_the_ports_start():
 
 
 def test_jax_path_is_deterministic_under_a_seed():
-    env = morl.envs.make("mo-mountaincar-v0")  # random start, from the reset call's key
+    env = morl.envs.make("mo-pendulum-v0")  # random start, from the reset call's key
 
     def run(export, seed):
         out = [export.reset(seed=seed)[0]]
         for t in range(30):
-            obs, reward, *_ = export.step(t % 3)
+            obs, reward, *_ = export.step(np.array([t % 3 - 1.0], np.float32))
             out += [obs, reward]
         out.append(export.reset()[0])  # the next key after seeding
         return np.concatenate(out)
@@ -152,7 +157,7 @@ def test_jax_path_is_deterministic_under_a_seed():
 
 
 def test_ports_without_a_twin_and_other_options_use_the_jax_path():
-    assert numpy_twin(morl.envs.make("mo-mountaincar-v0"), None) is None
+    assert numpy_twin(morl.envs.make("mo-pendulum-v0"), None) is None
     assert numpy_twin(morl.envs.AutoReset(morl.envs.make("deep-sea-treasure-v0")), None) is None
     env = to_gymnasium(morl.envs.make("deep-sea-treasure-v0"))
     env.reset(seed=0)
@@ -172,3 +177,39 @@ def test_a_float_twin_that_does_not_reproduce_the_compiled_port_is_not_used(monk
     export = to_gymnasium(env)  # plain float32 rounding: a last-bit difference within the probe
     assert not export.uses_twin
     assert export.reset(seed=0)[0].dtype == np.float32 and len(export.step(3)) == 5
+
+
+@pytest.mark.parametrize(
+    "env_id",
+    ["mo-mountaincarcontinuous-v0", "mo-mountaincar-v0", "mo-mountaincar-3d-v0", "mo-mountaincar-timemove-v0",
+     "mo-mountaincar-timespeed-v0"],
+)
+def test_mountain_car_twins_equal_the_jax_port(env_id):
+    """Random starts (the port's reset from the call's key), pushing along the velocity
+    with noise (reaches the goal) or doing nothing (the time limit), reseeding."""
+    env = morl.envs.make(env_id)
+    twin, port = to_gymnasium(env, seed=1), GymnasiumEnv(env, seed=1, use_twin=False)
+    assert twin.uses_twin
+    continuous = env_id == "mo-mountaincarcontinuous-v0"
+    rng = np.random.default_rng(0)
+    goals = limits = 0
+    for episode in range(8):
+        seed = episode if episode % 2 else None
+        got, want = [twin.reset(seed=seed)], [port.reset(seed=seed)]
+        idle = episode % 4 == 3
+        for t in range(1000):
+            forward = got[-1][0][1] >= 0
+            if continuous:
+                action = np.array([0.0 if idle else (1.0 if forward else -1.0) + rng.normal(0, 0.3)], np.float32)
+            else:
+                action = 1 if idle else int(rng.integers(3)) if rng.random() < 0.2 else (2 if forward else 0)
+            got.append(twin.step(action))
+            want.append(port.step(action))
+            if want[-1][2] or want[-1][3]:
+                goals += int(want[-1][2])
+                limits += int(want[-1][3])
+                break
+        _assert_same(got, want, f"{env_id} episode {episode}")
+    assert goals >= 3 and limits >= 2
+    with pytest.raises(ValueError):
+        twin.step(np.zeros(2, np.float32) if continuous else 3)
