@@ -57,6 +57,8 @@ def test_every_table_entry_names_real_fields():
 @pytest.mark.parametrize(("algorithm", "env_id", "floor"), [
     ("cmorl", "fruit-tree-v0", 0.80),
     ("morld", "resource-gathering-v0", 0.90),
+    ("morld", "four-room-v0", 0.80),
+    ("cmorl", "four-room-v0", 0.80),
 ])
 def test_defaults_reach_the_floor_over_three_seeds(tmp_path, monkeypatch, algorithm, env_id, floor):
     """experiments/defaults_quality.py's measure for one row (minutes on a CPU)."""

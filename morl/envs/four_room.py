@@ -8,8 +8,10 @@ and pays the one-hot reward of its type. Reaching the goal `G` (top right) pays
 `[1, 1, 1]` and ends the episode.
 
 Observation: `(row, col, collected_0, ..., collected_{n-1})` as int32 `[2 + n]`, items
-numbered column by column (MO-Gymnasium's order). Time limit 200 steps, as MO-Gymnasium
-registers it. With several `_` cells the start is drawn uniformly from them with the reset
+numbered column by column (MO-Gymnasium's order). With `observation="one_hot"` (the
+training defaults' choice, `--set env_kwargs=[observation=one_hot]`): the cell's one-hot
+`[height * width]` then the collected bits, float32; rewards and ends are unchanged. Time
+limit 200 steps, as MO-Gymnasium registers it. With several `_` cells the start is drawn uniformly from them with the reset
 key (MO-Gymnasium draws it from Python's global `random`); the default maze has one.
 
 Pareto front (MO-Gymnasium gives none): `pareto_front(gamma)` is exact, computed here by
@@ -52,6 +54,9 @@ MAZE = np.array(
     ]
 )
 SHAPE_TYPES = ("1", "2", "3")
+#: Observation encodings: MO-Gymnasium's `(row, col, collected bits)`, or the cell one-hot
+#: `[height * width]` followed by the collected bits (float32).
+OBSERVATIONS = ("coordinates", "one_hot")
 _MOVES = np.array([[0, -1], [-1, 0], [0, 1], [1, 0]], dtype=np.int32)  # left, up, right, down
 
 
@@ -71,7 +76,10 @@ class FourRoom(Environment[FourRoomState, FourRoomParams]):
     """Four Room with MO-Gymnasium's maze, dynamics, rewards and time limit; 3 objectives
     (one per shape type)."""
 
-    def __init__(self, maze: np.ndarray = MAZE):
+    def __init__(self, maze: np.ndarray = MAZE, observation: str = "coordinates"):
+        if observation not in OBSERVATIONS:
+            raise ValueError(f"four-room: observation must be one of {OBSERVATIONS}, got {observation!r}")
+        self.observation = observation
         maze = np.asarray(maze).astype(str)
         if maze.ndim != 2:
             raise ValueError(f"four-room: maze must be a 2-D array of cell strings, got shape {maze.shape}")
@@ -107,6 +115,9 @@ class FourRoom(Environment[FourRoomState, FourRoomParams]):
 
     def _obs(self, state: FourRoomState) -> jax.Array:
         bits = (state.collected >> jnp.arange(self.num_items, dtype=jnp.int32)) & 1
+        if self.observation == "one_hot":
+            cell = state.position[0] * self.maze.shape[1] + state.position[1]
+            return jnp.concatenate([jax.nn.one_hot(cell, self.maze.size, dtype=jnp.float32), bits.astype(jnp.float32)])
         return jnp.concatenate([state.position, bits])
 
     def reset_env(self, key, params):
@@ -133,6 +144,8 @@ class FourRoom(Environment[FourRoomState, FourRoomParams]):
         return self._obs(next_state), next_state, reward, at_goal, truncated, {}
 
     def observation_space(self, params=None):
+        if self.observation == "one_hot":
+            return spaces.Box(0, 1, (self.maze.size + self.num_items,), jnp.float32)
         return spaces.Box(0, len(self.maze), (2 + self.num_items,), jnp.int32)
 
     def action_space(self, params=None):

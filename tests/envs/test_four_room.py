@@ -86,6 +86,38 @@ def test_jits_and_vmaps_through_autoreset():
     assert np.all(reward[terminated] == 1.0)
 
 
+def test_one_hot_observation_encodes_mo_gymnasium_observation():
+    """`observation=one_hot` carries the same information as MO-Gymnasium's (row, col, bits),
+    step by step along random episodes; rewards and ends are unchanged."""
+    env = morl.envs.make(ENV_ID, observation="one_hot")
+    ref = mo_gym.make(ENV_ID)
+    height, width = MAZE.shape
+    assert env.observation_space().shape == (height * width + 12,)
+    step = jax.jit(env.step)
+    rng = np.random.default_rng(0)
+    ref_obs, _ = ref.reset(seed=0)
+    obs, state = env.reset(jax.random.key(0))
+    for t in range(300):
+        obs = np.asarray(obs)
+        cells = np.flatnonzero(obs[: height * width])
+        assert obs.dtype == np.float32 and len(cells) == 1, f"step {t}"
+        np.testing.assert_array_equal(divmod(int(cells[0]), width), ref_obs[:2], err_msg=f"step {t}")
+        np.testing.assert_array_equal(obs[height * width :], ref_obs[2:], err_msg=f"step {t}")
+        action = int(rng.choice(4, p=[0.2, 0.3, 0.3, 0.2]))
+        ref_obs, ref_reward, ref_term, ref_trunc, _ = ref.step(action)
+        obs, state, reward, term, trunc, _ = step(jax.random.key(0), state, jnp.int32(action), env.default_params)
+        np.testing.assert_array_equal(np.asarray(reward), ref_reward, err_msg=f"step {t}")
+        assert (bool(term), bool(trunc)) == (ref_term, ref_trunc), f"step {t}"
+        if ref_term or ref_trunc:
+            ref_obs, _ = ref.reset(seed=t)
+            obs, state = env.reset(jax.random.key(t))
+
+
+def test_unknown_observation_named():
+    with pytest.raises(ValueError, match="'pixels'"):
+        morl.envs.make(ENV_ID, observation="pixels")
+
+
 def test_bad_maze_named():
     maze = MAZE.copy()
     maze[3, 3] = "7"

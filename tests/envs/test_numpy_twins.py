@@ -61,7 +61,9 @@ def _assert_same(got, want, context):
 def test_twin_equals_the_jax_port(env_id, kwargs, p, stuck):
     env = morl.envs.make(env_id, **kwargs)
     twin, port = to_gymnasium(env, seed=5), GymnasiumEnv(env, seed=5, use_twin=False)
-    assert twin.uses_twin and not port.uses_twin
+    # A float twin (minecart) is used only where the probe found it bit-equal to XLA's
+    # rounding on this CPU; elsewhere the export steps the compiled port, checked alike.
+    assert (twin.uses_twin or env_id.startswith("minecart")) and not port.uses_twin
     steps = 6000 if env_id.startswith("minecart") else 2000
     got, episodes = _rollout(twin, np.random.default_rng(0), p, stuck, steps, iter(range(10**6)))
     want, _ = _rollout(port, np.random.default_rng(0), p, stuck, steps, iter(range(10**6)))
@@ -171,7 +173,7 @@ def test_a_float_twin_that_does_not_reproduce_the_compiled_port_is_not_used(monk
     from morl.envs import adapters, numpy_twins
 
     env = morl.envs.make("minecart-deterministic-v0")
-    assert to_gymnasium(env).uses_twin  # probed once per env: equal here
+    to_gymnasium(env)  # probed once per env
     monkeypatch.setattr(numpy_twins, "_fma", lambda a, b, c: (np.float32(a) * np.float32(b) + np.float32(c)))
     monkeypatch.setattr(adapters, "_TWIN_PROBES", {})
     export = to_gymnasium(env)  # plain float32 rounding: a last-bit difference within the probe
@@ -189,7 +191,7 @@ def test_mountain_car_twins_equal_the_jax_port(env_id):
     with noise (reaches the goal) or doing nothing (the time limit), reseeding."""
     env = morl.envs.make(env_id)
     twin, port = to_gymnasium(env, seed=1), GymnasiumEnv(env, seed=1, use_twin=False)
-    assert twin.uses_twin
+    assert not port.uses_twin  # twin: the float twin where the probe found it bit-equal here
     continuous = env_id == "mo-mountaincarcontinuous-v0"
     rng = np.random.default_rng(0)
     goals = limits = 0
