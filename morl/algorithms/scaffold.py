@@ -12,7 +12,10 @@ and what happens after an evaluation: weight adaptation, cooperation, reference 
 - device placement (`morl.parallel`: runs or members split over devices);
 - the compiled chunk: `chunk_iterations` iterations in one `lax.scan`, an evaluation
   every `eval_period` iterations (and one of the untrained population in `init`) whose
-  returns enter the Pareto archive;
+  returns enter the Pareto archive; the evaluation is a `lax.cond` whose predicate comes
+  from the chunk's first iteration taken outside the run `vmap` (runs advance in
+  lockstep), so with several runs it stays a conditional instead of a select that
+  evaluates every iteration;
 - the `morl.algorithms.api.Trainer` protocol: `init`, `run_chunk`, `done`, `env_steps`,
   `front`, `policy`.
 
@@ -185,7 +188,7 @@ class PopulationTrainer:
         self.env_steps_per_chunk = algorithm.steps_per_iteration * schedule.chunk_iterations
         self.placement = parallel.placement(devices, num_runs=self.num_runs, population=algorithm.pop_size)
         self._init = parallel.jit_init(self._over_runs(self._init_one, with_index=True), self.placement)
-        self._run_chunk = parallel.jit_step(self._over_runs(self._chunk), self.placement)
+        self._run_chunk = parallel.jit_step(self._chunk_over_runs, self.placement)
         self._stage_chunks = [
             parallel.jit_step(self._over_runs(partial(self._stage_chunk, index)), self.placement, donate=True)
             for index in range(len(schedule.stages))
@@ -197,7 +200,16 @@ class PopulationTrainer:
             return (lambda key: fn(key, 0)) if with_index else fn
         if with_index:
             return lambda keys: jax.vmap(fn)(keys, jnp.arange(self.num_runs))
-        return jax.vmap(fn)
+        return vmap_runs(fn, self.num_runs)
+
+    def _chunk_over_runs(self, state: PopulationState) -> tuple[PopulationState, dict[str, jax.Array]]:
+        """`_chunk` of every run, given the chunk's first iteration UNBATCHED (run 0's: runs
+        advance in lockstep), so the evaluation schedule stays a real `lax.cond` under the
+        run `vmap` (a batched predicate would turn it into a select that evaluates every
+        iteration and discards the result)."""
+        if self.num_runs is None:
+            return self._chunk(state, state.iteration)
+        return jax.vmap(self._chunk, in_axes=(0, None))(state, state.iteration[0])
 
     def _init_one(self, key: jax.Array, run: jax.Array) -> PopulationState:
         if self.schedule.initial_evaluation:
@@ -229,20 +241,25 @@ class PopulationTrainer:
         members, extra = self.algorithm.after_evaluation(state.members, state.extra, returns, archive, initial)
         return state.replace(members=members, extra=extra, archive=archive, member_returns=returns)
 
-    def _iteration(self, state: PopulationState, _: Any) -> tuple[PopulationState, dict[str, jax.Array]]:
+    def _iteration(self, state: PopulationState, iteration: jax.Array) -> tuple[PopulationState, dict[str, jax.Array]]:
+        """One iteration; `iteration` is the number it completes (`state.iteration + 1`),
+        passed unbatched (see `_chunk_over_runs`) to decide the evaluation."""
         members, extra, metrics = self.algorithm.iterate(state.members, state.extra)
         rng, key_eval = jax.random.split(state.rng)
         state = state.replace(members=members, extra=extra, iteration=state.iteration + 1, rng=rng)
         state = jax.lax.cond(
-            state.iteration % self.schedule.eval_period == 0,
+            iteration % self.schedule.eval_period == 0,
             lambda s: self._evaluate(s, key_eval),
             lambda s: s,
             state,
         )
         return state, metrics
 
-    def _chunk(self, state: PopulationState) -> tuple[PopulationState, dict[str, jax.Array]]:
-        state, history = jax.lax.scan(self._iteration, state, None, self.schedule.chunk_iterations)
+    def _chunk(self, state: PopulationState, start: jax.Array) -> tuple[PopulationState, dict[str, jax.Array]]:
+        """`chunk_iterations` iterations of one run from iteration `start` (= `state.iteration`,
+        unbatched under the run `vmap`)."""
+        iterations = start + 1 + jnp.arange(self.schedule.chunk_iterations, dtype=jnp.int32)
+        state, history = jax.lax.scan(self._iteration, state, iterations)
         metrics = jax.tree_util.tree_map(lambda x: x[-1], history)
         metrics.update(
             member_returns=state.member_returns,
@@ -315,13 +332,7 @@ class PopulationTrainer:
         return None
 
     def _run(self, state: PopulationState, run: int) -> PopulationState:
-        if self.num_runs is None:
-            if run != 0:
-                raise ValueError(f"run={run}: this trainer has a single run")
-            return state
-        if not 0 <= run < self.num_runs:
-            raise ValueError(f"run={run} is outside [0, {self.num_runs})")
-        return jax.tree_util.tree_map(lambda x: x[run], state)
+        return select_run(state, run, self.num_runs)
 
     def front(self, state: PopulationState, run: int = 0) -> Front:
         archive = self._run(state, run).archive
@@ -356,6 +367,22 @@ class PopulationTrainer:
         return self.algorithm.act(actor, weights, obs, key)
 
 
+def vmap_runs(fn: Callable[..., Any], num_runs: int | None) -> Callable[..., Any]:
+    """`fn` as is for one run (`num_runs` None), vmapped over the leading run axis otherwise."""
+    return fn if num_runs is None else jax.vmap(fn)
+
+
+def select_run(state: Any, run: int, num_runs: int | None) -> Any:
+    """Run `run` of a state with `num_runs` runs (the state itself when there is no run axis)."""
+    if num_runs is None:
+        if run != 0:
+            raise ValueError(f"run={run}: this trainer has a single run")
+        return state
+    if not 0 <= run < num_runs:
+        raise ValueError(f"run={run} is outside [0, {num_runs})")
+    return jax.tree_util.tree_map(lambda x: x[run], state)
+
+
 def check_num_runs(num_runs: int | None, hparams: Mapping[str, np.ndarray] | None) -> int | None:
     """`num_runs` validated (None: one run without a run axis)."""
     if num_runs is None:
@@ -377,7 +404,7 @@ def check_hparams(
     out = {}
     for name, values in (hparams or {}).items():
         if name not in vmappable:
-            raise ValueError(f"hparams: '{name}' is not vmappable; vmappable fields: {', '.join(vmappable)}")
+            raise ValueError(f"hparams: '{name}' is not vmappable; vmappable fields: {', '.join(vmappable) or 'none'}")
         section = name.partition(".")[0]
         if sections is not None and "." in name and section not in sections:
             raise ValueError(
