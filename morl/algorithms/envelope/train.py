@@ -37,6 +37,7 @@ from morl.agents.sac.replay import ReplayBuffer, init_buffer, insert, sample
 from morl.algorithms.api import Front
 from morl.algorithms.envelope.config import EnvelopeConfig
 from morl.algorithms.envelope.network import VectorQNetwork, flat_observation, greedy_action
+from morl.algorithms.scaffold import check_hparams, check_num_runs, select_run, vmap_runs
 from morl.decomposition.weights import random_weights, uniform_weights
 from morl.envs import spaces
 from morl.envs.registry import parse_kwargs
@@ -94,7 +95,8 @@ class EnvelopeTrainer:
         action_space = self.env.action_space()
         if not isinstance(action_space, spaces.Discrete):
             raise ValueError(f"EnvelopeConfig: env {config.env} has action space {action_space}; Envelope Q-learning needs Discrete actions")
-        self.num_runs = check_num_runs("envelope", num_runs, hparams, EnvelopeConfig.vmappable)
+        self.num_runs = check_num_runs(num_runs, hparams)
+        check_hparams(EnvelopeConfig.vmappable, self.num_runs, hparams)
         self.num_actions = int(action_space.n)
         self.obs_shape = tuple(self.env.observation_space().shape)
         self.train_env = envs.VmapEnv(envs.AutoReset(self.env), config.num_envs)
@@ -304,37 +306,6 @@ class EnvelopeTrainer:
         """`argmax_a w . Q(obs, a, w)` for one observation (a bound method: one compiled rollout
         serves every member's `Partial`)."""
         return greedy_action(self.network.apply(params, self._flat(obs), weights), weights)
-
-
-def vmap_runs(fn, num_runs: int | None):
-    """`fn` as is for one run, vmapped over the leading run axis for `num_runs` runs."""
-    return fn if num_runs is None else jax.vmap(fn)
-
-
-def select_run(state: Any, run: int, num_runs: int | None) -> Any:
-    """Run `run` of a state (the state itself when there is no run axis)."""
-    if num_runs is None:
-        if run != 0:
-            raise ValueError(f"run={run}: this trainer has a single run")
-        return state
-    if not 0 <= run < num_runs:
-        raise ValueError(f"run={run} is outside [0, {num_runs})")
-    return jax.tree_util.tree_map(lambda x: x[run], state)
-
-
-def check_num_runs(
-    name: str, num_runs: int | None, hparams: Mapping[str, np.ndarray] | None, vmappable: tuple[str, ...]
-) -> int | None:
-    """`num_runs` checked (None or a positive int); `hparams` must name vmappable fields."""
-    for field in hparams or {}:
-        if field not in vmappable:
-            known = ", ".join(vmappable) or "none"
-            raise ValueError(f"hparams: '{field}' is not vmappable for {name}; vmappable fields: {known}")
-    if num_runs is None:
-        return None
-    if not isinstance(num_runs, (int, np.integer)) or num_runs < 1:
-        raise ValueError(f"num_runs={num_runs!r} must be a positive int")
-    return int(num_runs)
 
 
 def make_trainer(

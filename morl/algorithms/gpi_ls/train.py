@@ -42,8 +42,9 @@ from morl.envs.evaluation import evaluate
 from morl.agents.sac.replay import ReplayBuffer, init_buffer, insert, sample
 from morl.algorithms.api import Front
 from morl.algorithms.envelope.network import VectorQNetwork, flat_observation
-from morl.algorithms.envelope.train import check_num_runs, linear_schedule, select_run, vmap_runs
+from morl.algorithms.envelope.train import linear_schedule
 from morl.algorithms.gpi_ls.config import GPILSConfig
+from morl.algorithms.scaffold import check_hparams, check_num_runs, select_run, vmap_runs
 from morl.decomposition.weights import random_weights, uniform_weights
 from morl.envs import spaces
 from morl.envs.registry import parse_kwargs
@@ -123,7 +124,8 @@ class GPILSTrainer:
         action_space = self.env.action_space()
         if not isinstance(action_space, spaces.Discrete):
             raise ValueError(f"GPILSConfig: env {config.env} has action space {action_space}; GPI-LS needs Discrete actions")
-        self.num_runs = check_num_runs("gpi-ls", num_runs, hparams, GPILSConfig.vmappable)
+        self.num_runs = check_num_runs(num_runs, hparams)
+        check_hparams(GPILSConfig.vmappable, self.num_runs, hparams)
         self.num_actions = int(action_space.n)
         self.obs_shape = tuple(self.env.observation_space().shape)
         self.train_env = envs.VmapEnv(envs.AutoReset(self.env), config.num_envs)

@@ -44,8 +44,8 @@ from flax import struct
 from morl import envs, parallel
 from morl.algorithms.api import Front
 from morl.algorithms.envelope.network import flat_observation
-from morl.algorithms.envelope.train import check_num_runs, select_run, vmap_runs
 from morl.algorithms.pcn.config import PCNConfig
+from morl.algorithms.scaffold import check_hparams, check_num_runs, select_run, vmap_runs
 from morl.envs import spaces
 from morl.envs.registry import parse_kwargs
 from morl.pareto.archive import ParetoArchive, archive_front, archive_init, archive_insert
@@ -132,7 +132,8 @@ class PCNTrainer:
         action_space = self.env.action_space()
         if not isinstance(action_space, spaces.Discrete):
             raise ValueError(f"PCNConfig: env {config.env} has action space {action_space}; PCN needs Discrete actions")
-        self.num_runs = check_num_runs("pcn", num_runs, hparams, PCNConfig.vmappable)
+        self.num_runs = check_num_runs(num_runs, hparams)
+        check_hparams(PCNConfig.vmappable, self.num_runs, hparams)
         self.num_actions = int(action_space.n)
         self.obs_shape = tuple(self.env.observation_space().shape)
         self.network = CommandPolicy(self.num_actions, config.scales(m), config.hidden_size)
