@@ -155,6 +155,16 @@ def test_renamed_keys_still_load_with_a_one_line_warning(tmp_path):
     assert build({"algorithm": "cmorl", "algo": renamed}).algo == algo
 
 
+@pytest.mark.parametrize("algorithm", ["envelope", "gpi-ls"])
+def test_value_based_eval_weights_is_read_as_num_eval_weights(algorithm):
+    """One name across the weight-conditioned algorithms (CAPQL and conditioned PPO use
+    `num_eval_weights`); a recorded `eval_weights` still loads, with the warning."""
+    with pytest.warns(config.ConfigDeprecationWarning, match="use 'algo.num_eval_weights'"):
+        old = build({"algorithm": algorithm, "algo": {"eval_weights": 17}}).algo
+    assert old.num_eval_weights == 17
+    assert old == build({"algorithm": algorithm}, [("num_eval_weights", "17")]).algo
+
+
 def test_renamed_keys_through_set_and_grid(monkeypatch):
     with pytest.warns(config.ConfigDeprecationWarning, match="'algo.pop_size'"):
         assert build({"algorithm": "cmorl"}, [("num_policies", "3")]).algo.pop_size == 3

@@ -21,7 +21,7 @@ SMALL = EnvelopeConfig(
     total_steps=12_000,
     hidden_sizes=(64, 64),
     learning_starts=500,
-    eval_weights=64,
+    num_eval_weights=64,
     chunk_iterations=250,
     archive_capacity=32,
 )

@@ -9,7 +9,7 @@ transitions. A *chunk* is `chunk_iterations` iterations in one compiled `lax.sca
 Settings that matter (see docs/value_based.md): `num_sample_weights` (N_w, the weights
 w' the envelope maximises over and every sampled transition is trained with),
 `homotopy_fraction` (lambda of the loss `(1 - lambda) L_A + lambda L_B` goes from 0 to 1
-over this share of the run), the epsilon schedule, and `eval_weights` (how densely the
+over this share of the run), the epsilon schedule, and `num_eval_weights` (how densely the
 simplex is probed for the front: a narrow weight interval needs a dense probe).
 """
 
@@ -47,13 +47,15 @@ class EnvelopeConfig:
     epsilon_fraction: float = 0.5
     homotopy_fraction: float = 0.5
     eval_period: int = 25
-    eval_weights: int = 200
+    num_eval_weights: int = 200
     eval_episodes: int = 1
     max_eval_steps: int = 1000
     archive_capacity: int = 64
     chunk_iterations: int = 500
 
     vmappable: ClassVar[tuple[str, ...]] = ()
+    #: old key -> new, read for one more release with a warning (docs/glossary.md)
+    renamed: ClassVar[dict[str, str]] = {"eval_weights": "num_eval_weights"}
 
     @property
     def steps_per_iteration(self) -> int:
@@ -67,7 +69,7 @@ class EnvelopeConfig:
         """Raise `ValueError` with one line naming the first bad value."""
         positive = (
             "total_steps", "num_envs", "rollout_steps", "gradient_steps", "batch_size", "num_sample_weights",
-            "buffer_size", "target_update_period", "eval_period", "eval_weights", "eval_episodes", "max_eval_steps",
+            "buffer_size", "target_update_period", "eval_period", "num_eval_weights", "eval_episodes", "max_eval_steps",
             "archive_capacity", "chunk_iterations",
         )  # fmt: skip
         checks = [(getattr(self, name) >= 1, f"{name}={getattr(self, name)} must be >= 1") for name in positive]
@@ -94,8 +96,8 @@ class EnvelopeConfig:
             (0.0 < self.epsilon_fraction <= 1.0, f"epsilon_fraction={self.epsilon_fraction} must lie in (0, 1]"),
             (0.0 < self.homotopy_fraction <= 1.0, f"homotopy_fraction={self.homotopy_fraction} must lie in (0, 1]"),
             (
-                self.eval_weights >= reward_dim,
-                f"eval_weights={self.eval_weights} is smaller than the number of objectives ({reward_dim}); "
+                self.num_eval_weights >= reward_dim,
+                f"num_eval_weights={self.num_eval_weights} is smaller than the number of objectives ({reward_dim}); "
                 "the probe needs every corner of the simplex",
             ),
             (

@@ -11,7 +11,7 @@ maximised). One iteration (`_iteration`), all inside `jit`:
         y(w) = r + gamma Q_target(s', a*, w*),  (a*, w*) = argmax_{a, w' in W} w . Q_target(s', a, w')
         loss = (1 - lambda) |Q(s, a, w) - y|^2 + lambda |w . y - w . Q(s, a, w)|
         target <- online every target_update_period gradient steps
-    after every eval_period iterations: the greedy policy for each of eval_weights dense simplex
+    after every eval_period iterations: the greedy policy for each of num_eval_weights dense simplex
         weights is evaluated (discounted with eval_gamma) into the Pareto archive, each entry
         with its weight and a copy of the network
 
@@ -102,7 +102,7 @@ class EnvelopeTrainer:
         self.train_env = envs.VmapEnv(envs.AutoReset(self.env), config.num_envs)
         self.network = VectorQNetwork(self.num_actions, m, config.hidden_sizes, config.activation)
         self.optimizer = optax.chain(optax.clip_by_global_norm(config.max_grad_norm), optax.adam(config.learning_rate))
-        self.eval_weights = np.asarray(uniform_weights(m, config.eval_weights), np.float32)
+        self.eval_weights = np.asarray(uniform_weights(m, config.num_eval_weights), np.float32)
         self.placement = parallel.placement(devices, num_runs=self.num_runs, population=1)
         self._run_chunk = parallel.jit_step(vmap_runs(self._chunk, self.num_runs), self.placement)
         self._init = parallel.jit_init(vmap_runs(self._init_one, self.num_runs), self.placement)
@@ -217,7 +217,7 @@ class EnvelopeTrainer:
 
     def evaluate(self, params: Any, key: jax.Array) -> jax.Array:
         """Discounted (`eval_gamma`) returns `[K, m]` of the greedy policy for each of the
-        `K = eval_weights` probe weights (`uniform_weights(m, K)`), each the mean of
+        `K = num_eval_weights` probe weights (`uniform_weights(m, K)`), each the mean of
         `eval_episodes` episodes (more than one only matters for stochastic envs)."""
         config = self.config
 

@@ -47,13 +47,15 @@ class GPILSConfig:
     round_iterations: int = 100
     support_size: int = 32
     candidate_weights: int = 101
-    eval_weights: int = 200
+    num_eval_weights: int = 200
     eval_episodes: int = 1
     max_eval_steps: int = 1000
     archive_capacity: int = 64
     chunk_iterations: int = 500
 
     vmappable: ClassVar[tuple[str, ...]] = ()
+    #: old key -> new, read for one more release with a warning (docs/glossary.md)
+    renamed: ClassVar[dict[str, str]] = {"eval_weights": "num_eval_weights"}
 
     @property
     def steps_per_iteration(self) -> int:
@@ -68,7 +70,7 @@ class GPILSConfig:
         positive = (
             "total_steps", "num_envs", "rollout_steps", "gradient_steps", "batch_size", "num_sample_weights",
             "buffer_size", "target_update_period", "round_iterations", "support_size", "candidate_weights",
-            "eval_weights", "eval_episodes", "max_eval_steps", "archive_capacity", "chunk_iterations",
+            "num_eval_weights", "eval_episodes", "max_eval_steps", "archive_capacity", "chunk_iterations",
         )  # fmt: skip
         checks = [(getattr(self, name) >= 1, f"{name}={getattr(self, name)} must be >= 1") for name in positive]
         checks += [
@@ -98,8 +100,8 @@ class GPILSConfig:
                 "the first rounds train every corner of the simplex",
             ),
             (
-                min(self.eval_weights, self.candidate_weights) >= reward_dim,
-                f"eval_weights={self.eval_weights} and candidate_weights={self.candidate_weights} must be >= the "
+                min(self.num_eval_weights, self.candidate_weights) >= reward_dim,
+                f"num_eval_weights={self.num_eval_weights} and candidate_weights={self.candidate_weights} must be >= the "
                 f"number of objectives ({reward_dim})",
             ),
             (

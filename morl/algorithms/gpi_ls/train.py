@@ -15,7 +15,7 @@ Training goes in rounds (`_round`), all inside `jit`:
         drawn from M; y(w_i) = r + gamma Q_target(s', a*, w_i), a* = the GPI action for w_i
         over M + {sampled weights} under the target network; squared error on the vector
     V(w) = evaluated return of the GPI policy for w; (w, V(w)) joins M
-    the GPI policy is evaluated at eval_weights dense simplex weights into the archive
+    the GPI policy is evaluated at num_eval_weights dense simplex weights into the archive
     next w: the first m rounds the corners of the simplex; then the corner weight of the
         linear support of M's returns with the largest improvement the GPI policy
         predicts at the start state: max_a max_{w' in M} c . Q(s0, a, w') - max_k c . V_k
@@ -131,7 +131,7 @@ class GPILSTrainer:
         self.train_env = envs.VmapEnv(envs.AutoReset(self.env), config.num_envs)
         self.network = VectorQNetwork(self.num_actions, m, config.hidden_sizes, config.activation)
         self.optimizer = optax.chain(optax.clip_by_global_norm(config.max_grad_norm), optax.adam(config.learning_rate))
-        self.eval_weights = np.asarray(uniform_weights(m, config.eval_weights), np.float32)
+        self.eval_weights = np.asarray(uniform_weights(m, config.num_eval_weights), np.float32)
         self.candidates = np.asarray(uniform_weights(m, config.candidate_weights), np.float32)
         self.placement = parallel.placement(devices, num_runs=self.num_runs, population=1)
         self._run_chunk = parallel.jit_step(vmap_runs(self._chunk, self.num_runs), self.placement)
