@@ -5,8 +5,9 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from morl.algorithms.morld.cooperation import best_neighbour, neighbourhoods, transfer
-from morl.algorithms.morld.weight_adaptation import pareto_simulated_annealing
+from morl.algorithms.morld.cooperation import best_neighbour, make_cooperation, neighbourhoods, transfer
+from morl.algorithms.morld.weight_adaptation import make_weight_adaptation, pareto_simulated_annealing
+from morl.pareto.archive import ParetoArchive
 from morl.decomposition.scalarization import make_scalarization
 
 
@@ -71,3 +72,31 @@ def test_transfer_adopts_best_neighbour_under_own_weights():
     params = {"w": jnp.arange(3.0)[:, None] * jnp.ones((3, 2))}
     moved = transfer(params, jnp.asarray(source))
     np.testing.assert_array_equal(np.asarray(moved["w"]), np.ones((3, 2)))
+
+
+def test_components_by_name_are_the_configured_steps():
+    """What `weight_adaptation` / `cooperation` in a MORL/D config select: "none" leaves the
+    weights and the networks alone; "psa" is PSA against the archive; "transfer" picks the
+    best neighbour, from fixed neighbourhoods (uniform weights) or from the members'
+    current weights (random weights: init state None)."""
+    weights = jnp.array([[1.0, 0.0], [0.5, 0.5], [0.0, 1.0]])
+    returns = jnp.array([[2.0, 0.0], [3.0, 3.0], [0.0, 1.0]])
+    archive = ParetoArchive(points=jnp.array([[1.0, 1.0], [5.0, 5.0]]), valid=jnp.array([True, False]), payload=None)
+    np.testing.assert_array_equal(make_weight_adaptation("none")(weights, returns, archive), weights)
+    psa = make_weight_adaptation("psa", 0.2)(weights, returns, archive)
+    np.testing.assert_array_equal(psa, pareto_simulated_annealing(weights, returns, archive.points, archive.valid, 0.2))
+    ws = make_scalarization("weighted_sum")
+    for name in ("none", "shared_buffer"):
+        cooperation = make_cooperation(name, ws)
+        assert cooperation.update(cooperation.init(np.asarray(weights)), weights, returns, jnp.zeros(2)) is None
+    transfer_ = make_cooperation("transfer", ws, neighborhood_size=1)
+    fixed = transfer_.init(np.asarray(weights))
+    np.testing.assert_array_equal(fixed, neighbourhoods(weights, 1))
+    expected = best_neighbour(returns, weights, jnp.zeros(2), neighbourhoods(weights, 1), ws)
+    np.testing.assert_array_equal(transfer_.update(fixed, weights, returns, jnp.zeros(2)), expected)
+    assert transfer_.init(None) is None
+    np.testing.assert_array_equal(transfer_.update(None, weights, returns, jnp.zeros(2)), expected)
+    with pytest.raises(ValueError, match="'anneal'"):
+        make_weight_adaptation("anneal")
+    with pytest.raises(ValueError, match="'gossip'"):
+        make_cooperation("gossip", ws)

@@ -10,8 +10,8 @@ schedule and the archive. One iteration, all inside `jit`:
         returns = learner.evaluate(members)               # deterministic, discounted (eval_gamma)
         archive = archive_insert(archive, returns, ...)   # Pareto archive with the actors' params
         ideal   = max(ideal, max(archive) + tau)          # z*, also after init's evaluation
-        weights = psa(weights, returns, archive)          # weight adaptation (optional)
-        members = transfer(members, best_neighbour(...))  # cooperation (optional)
+        weights = adapt_weights(weights, returns, archive) # weight adaptation: none or PSA
+        members = transfer(members, cooperation.update(...))  # cooperation: none or transfer
 
 `learner` is the base learner behind one population interface (learners.py): PPO, or SAC
 whose members may share one replay buffer. `run_chunk` scans `chunk_iterations`
@@ -33,9 +33,9 @@ import numpy as np
 
 from morl import envs
 from morl.algorithms.morld.config import MORLDConfig
-from morl.algorithms.morld.cooperation import best_neighbour, neighbourhoods
+from morl.algorithms.morld.cooperation import make_cooperation
 from morl.algorithms.morld.learners import make_learner
-from morl.algorithms.morld.weight_adaptation import pareto_simulated_annealing
+from morl.algorithms.morld.weight_adaptation import make_weight_adaptation
 from morl.algorithms.scaffold import PopulationTrainer, Schedule, section_hparams
 from morl.decomposition import weights as weight_sets
 from morl.decomposition.scalarization import Scalarization, make_scalarization
@@ -82,14 +82,12 @@ class MORLD:
         self.scalarization = _scalarization(config)
         shaping = make_chain([shaping_entry(text) for text in config.shaping])
         self.learner = make_learner(self.env, config, self.scalarization, shaping)
+        self.adapt_weights = make_weight_adaptation(config.weight_adaptation, config.psa_delta)
+        self.cooperation = make_cooperation(config.cooperation, self.scalarization, config.neighborhood_size)
         # random weights are drawn per run in `init`; their neighbourhoods follow the members' weights
         random = config.weight_init == "random"
         self.weights = None if random else np.asarray(initial_weights(config, self.env.reward_dim))
-        self.neighbours = (
-            np.asarray(neighbourhoods(jnp.asarray(self.weights), config.neighborhood_size))
-            if config.cooperation == "transfer" and self.weights is not None
-            else None
-        )
+        self.neighbours = self.cooperation.init(self.weights)
 
     def init(self, key: jax.Array, weights_key: jax.Array, hparams: Mapping[str, jax.Array]) -> tuple[Any, dict]:
         config, m = self.config, self.env.reward_dim
@@ -117,24 +115,18 @@ class MORLD:
         self, members: Any, extra: dict, returns: jax.Array, archive: ParetoArchive, initial: bool
     ) -> tuple[Any, dict]:
         """z* from the archive and the new returns (every evaluation); then, after a
-        training iteration, PSA weight adaptation and parameter transfer (as configured)."""
+        training iteration, the configured weight adaptation (`adapt_weights`: none or PSA)
+        and cooperation (`cooperation`: none, or each member taking its best neighbour's
+        networks), the components of `weight_adaptation.py` and `cooperation.py`."""
         config, learner = self.config, self.learner
         best = jnp.max(jnp.where(archive.valid[:, None], archive.points, -jnp.inf), axis=0)
         ideal = jnp.maximum(extra["ideal"], jnp.maximum(best, jnp.max(returns, axis=0)) + config.ideal_tau)
         members = learner.share_ideal(members, ideal)
-        if not initial and config.weight_adaptation == "psa":
-            new_weights = pareto_simulated_annealing(
-                learner.weights(members), returns, archive.points, archive.valid, config.psa_delta
-            )
-            members = learner.with_weights(members, new_weights)
-        if not initial and config.cooperation == "transfer":
-            neighbours = (
-                jnp.asarray(self.neighbours)
-                if self.neighbours is not None
-                else neighbourhoods(learner.weights(members), config.neighborhood_size)
-            )
-            source = best_neighbour(returns, learner.weights(members), ideal, neighbours, self.scalarization)
-            members = learner.transfer(members, source)
+        if not initial:
+            members = learner.with_weights(members, self.adapt_weights(learner.weights(members), returns, archive))
+            source = self.cooperation.update(self.neighbours, learner.weights(members), returns, ideal)
+            if source is not None:
+                members = learner.transfer(members, source)
         return members, {"ideal": ideal}
 
     def act(self, actor: Any, weights: jax.Array, obs: jax.Array, key: jax.Array) -> jax.Array:

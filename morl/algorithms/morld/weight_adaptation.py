@@ -8,12 +8,24 @@ otherwise, then renormalise onto the simplex. Members push their weights towards
 objectives they are already better at than their nearest neighbour on the front, which
 spreads the population along the front. A member with no archive point farther than
 `min_distance` keeps its weights.
+
+As a component: `make_weight_adaptation(name, delta)` gives the `WeightAdaptation`
+`(weights [pop, m], returns [pop, m], archive) -> weights [pop, m]` that MORL/D applies
+after every evaluation of a trained population; `WEIGHT_ADAPTATIONS` lists the names.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import jax
 import jax.numpy as jnp
+
+from morl.pareto.archive import ParetoArchive
+
+#: `(weights [pop, m], returns [pop, m], archive) -> new simplex weights [pop, m]`.
+WeightAdaptation = Callable[[jax.Array, jax.Array, ParetoArchive], jax.Array]
+WEIGHT_ADAPTATIONS = ("none", "psa")
 
 
 def pareto_simulated_annealing(
@@ -36,3 +48,15 @@ def pareto_simulated_annealing(
         return jnp.where(jnp.any(eligible), moved / jnp.sum(moved), w)
 
     return jax.vmap(adapt)(weights, returns)
+
+
+def make_weight_adaptation(name: str, delta: float | jax.Array = 0.1) -> WeightAdaptation:
+    """The named weight adaptation: "none" keeps the weights; "psa" is
+    `pareto_simulated_annealing` against the archive with step `delta`."""
+    if name == "none":
+        return lambda weights, returns, archive: weights
+    if name == "psa":
+        return lambda weights, returns, archive: pareto_simulated_annealing(
+            weights, returns, archive.points, archive.valid, delta
+        )
+    raise ValueError(f"weight adaptation must be one of {WEIGHT_ADAPTATIONS}, got {name!r}")
