@@ -57,6 +57,7 @@ from morl.algorithms.api import MAX_ITERATIONS, Front
 from morl.envs.core import Environment
 from morl.pareto.archive import ParetoArchive, archive_front, archive_init, archive_insert
 
+
 class PopulationAlgorithm(Protocol):
     """What an algorithm gives the scaffold. Every function is pure and jittable. `members`
     is a pytree whose leaves carry the population axis `[pop]` (device placement may split

@@ -36,6 +36,7 @@ the others one compiled call per step.
 from __future__ import annotations
 
 import functools
+import weakref
 from typing import Any
 
 import gymnasium
@@ -314,7 +315,7 @@ class GymnasiumEnv(gymnasium.Env):
         self._twin = twin
         self._keyed = twin.reset_draw is not None or twin.step_draw is not None
         if self._keyed:
-            draw = lambda fn, key: jnp.int32(0) if fn is None else fn(key)  # noqa: E731
+            draw = lambda fn, key: jnp.int32(0) if fn is None else fn(key)
             self._draws = jax.jit(jax.vmap(
                 lambda data: (draw(twin.reset_draw, jax.random.wrap_key_data(data)),
                               draw(twin.step_draw, jax.random.wrap_key_data(data)))
@@ -394,14 +395,17 @@ class GymnasiumEnv(gymnasium.Env):
         return obs, reward, bool(packed[n + m]), bool(packed[n + m + 1]), info
 
 
-_TWIN_PROBES: dict[tuple, bool] = {}
+#: Probe results per env object (weakly held: an `id` could be reused by a later object),
+#: then per params values.
+_TWIN_PROBES: weakref.WeakKeyDictionary[Environment, dict[tuple, bool]] = weakref.WeakKeyDictionary()
 
 
 def _twin_reproduces_port(export: GymnasiumEnv) -> bool:
     """Whether `export`'s twin steps exactly as the port's compiled step over the twin's
     `probe_actions` (episodes restarted at their end); cached per env object and params values."""
-    key = (id(export.env), tuple(np.asarray(leaf).tobytes() for leaf in jax.tree_util.tree_leaves(export.params)))
-    if key not in _TWIN_PROBES:
+    probes = _TWIN_PROBES.setdefault(export.env, {})
+    key = tuple(np.asarray(leaf).tobytes() for leaf in jax.tree_util.tree_leaves(export.params))
+    if key not in probes:
         port = GymnasiumEnv(export.env, seed=0, params=export.params, use_twin=False)
         same = _same_outputs(export.reset(seed=0), port.reset(seed=0))
         for action in export._twin.probe_actions:
@@ -411,9 +415,9 @@ def _twin_reproduces_port(export: GymnasiumEnv) -> bool:
                 break
             if got[2] or got[3]:
                 same = _same_outputs(export.reset(), port.reset())
-        _TWIN_PROBES[key] = same
+        probes[key] = same
         export._state = export._np_random = None  # as unused as before the probe
-    return _TWIN_PROBES[key]
+    return probes[key]
 
 
 def _same_outputs(got: tuple, want: tuple) -> bool:

@@ -11,8 +11,9 @@ Observation: `(row, col, collected_0, ..., collected_{n-1})` as int32 `[2 + n]`,
 numbered column by column (MO-Gymnasium's order). With `observation="one_hot"` (the
 training defaults' choice, `--set env_kwargs=[observation=one_hot]`): the cell's one-hot
 `[height * width]` then the collected bits, float32; rewards and ends are unchanged. Time
-limit 200 steps, as MO-Gymnasium registers it. With several `_` cells the start is drawn uniformly from them with the reset
-key (MO-Gymnasium draws it from Python's global `random`); the default maze has one.
+limit 200 steps, as MO-Gymnasium registers it. With several `_` cells the start is drawn
+uniformly from them with the reset key (MO-Gymnasium draws it from Python's global
+`random`); the default maze has one.
 
 Pareto front (MO-Gymnasium gives none): `pareto_front(gamma)` is exact, computed here by
 dynamic programming (`_exact_front`), cached per maze, `gamma` and time limit. A reward

@@ -33,9 +33,11 @@ numpy arrays.
 
 from __future__ import annotations
 
+import abc
 import ctypes
 import ctypes.util
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import jax
 import numpy as np
@@ -85,9 +87,10 @@ def _action(action: Any, n: int) -> int:
     return a
 
 
-class NumpyTwin:
-    """Base: no randomness. Subclasses set `reset_draw`/`step_draw` (JAX functions of a
-    key, evaluated by the export) where their port draws from the key."""
+class NumpyTwin(abc.ABC):
+    """A port's twin: `reset` and `step` (each subclass implements both). No randomness by
+    default; subclasses set `reset_draw`/`step_draw` (JAX functions of a key, evaluated by
+    the export) where their port draws from the key."""
 
     reset_draw: Callable[[jax.Array], jax.Array] | None = None
     step_draw: Callable[[jax.Array], jax.Array] | None = None
@@ -96,11 +99,14 @@ class NumpyTwin:
     #: exact by construction (integer arithmetic, table look-ups).
     probe_actions: list[int] | None = None
 
+    @abc.abstractmethod
     def reset(self, draw: Any) -> np.ndarray:
-        raise NotImplementedError
+        """The first observation of an episode, given the port's reset draw (or None)."""
 
+    @abc.abstractmethod
     def step(self, action: Any, draw: Any) -> tuple[np.ndarray, np.ndarray, bool, bool]:
-        raise NotImplementedError
+        """`(obs, reward vector, terminated, truncated)` after `action`, given the port's
+        step draw (or None)."""
 
 
 class DeepSeaTreasureTwin(NumpyTwin):

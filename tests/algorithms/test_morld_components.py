@@ -7,8 +7,8 @@ import pytest
 
 from morl.algorithms.morld.cooperation import best_neighbour, make_cooperation, neighbourhoods, transfer
 from morl.algorithms.morld.weight_adaptation import make_weight_adaptation, pareto_simulated_annealing
-from morl.pareto.archive import ParetoArchive
 from morl.decomposition.scalarization import make_scalarization
+from morl.pareto.archive import ParetoArchive
 
 
 def _psa_loop(weights, returns, archive, delta, min_distance):

@@ -20,6 +20,7 @@ from typing import ClassVar
 
 from morl.algorithms.api import MAX_ITERATIONS
 
+
 @dataclasses.dataclass(frozen=True)
 class EnvelopeConfig:
     """Envelope Q-learning, trained as one compiled program (see the module docstring)."""
