@@ -18,6 +18,7 @@ import jax
 
 from morl.algorithms import Policy, Trainer
 from morl.config import Experiment, build, load_file
+from morl.envs.evaluation import MemoryPolicy
 from morl.io import rundir
 from morl.io.checkpoint import Checkpointer
 from morl.train_loop import prepare, run_keys
@@ -52,9 +53,10 @@ def restore_run(run_dir: str | Path) -> RestoredRun:
     return RestoredRun(job.experiment, job.trainer, state, int(meta["chunk"]))
 
 
-def load_policy(run_dir: str | Path, member: int, run: int = 0) -> Policy:
+def load_policy(run_dir: str | Path, member: int, run: int = 0) -> Policy | MemoryPolicy:
     """The deterministic policy `act(obs, key) -> action` of archive member `member`
-    (an id from front.csv's `member` column) of run `run` in `run_dir`."""
+    (an id from front.csv's `member` column) of run `run` in `run_dir`; a
+    `morl.envs.evaluation.MemoryPolicy` for algorithms whose policies carry a memory (PCN)."""
     restored = restore_run(run_dir)
     num_runs = restored.trainer.num_runs or 1
     if not 0 <= run < num_runs:

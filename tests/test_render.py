@@ -5,6 +5,7 @@ from __future__ import annotations
 import ctypes.util
 
 import imageio.v2 as imageio
+import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
@@ -48,3 +49,24 @@ def test_morl_render_draws_an_archive_member_of_a_run(tmp_path, capsys):
     assert 2 <= len(frames) <= 31
     assert cli.main(["render", str(run), "--point", "999"]) == 2
     assert "not an archive member" in capsys.readouterr().err
+
+
+def _right_then_down(obs, steps_taken):
+    return jnp.where(steps_taken < 1, 3, 1).astype(jnp.int32)
+
+
+def _count_step(steps_taken, reward):
+    return steps_taken + 1
+
+
+def test_a_memory_policy_is_drawn_with_its_memory_carried(tmp_path):
+    """One step right, then down (the memory counts steps): the 8.2 treasure, 3 steps deep.
+    Without the memory carried the policy would walk right forever."""
+    from morl.envs.evaluation import MemoryPolicy
+
+    policy = MemoryPolicy(
+        act=jax.tree_util.Partial(_right_then_down), remember=jax.tree_util.Partial(_count_step), memory=jnp.int32(0)
+    )
+    path, total, steps = render_policy("deep-sea-treasure-v0", {}, policy, tmp_path / "dst.gif", max_steps=20)
+    assert steps == 3 and len(imageio.mimread(path)) == 4
+    np.testing.assert_allclose(total, [8.2, -3.0], rtol=1e-6)

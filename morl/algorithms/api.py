@@ -104,7 +104,8 @@ is accepted for a uniform signature and may be ignored), pure and jittable: the 
 vmaps and jits it. `obs` and `action` follow `env.observation_space()` /
 `env.action_space()`. Prefer returning `jax.tree_util.Partial(apply, params)`: a Partial
 is a pytree, so `morl eval` passes every archive member to ONE compiled rollout instead
-of compiling one per member."""
+of compiling one per member. A policy whose action depends on what it has seen (PCN's
+command) is a `morl.envs.evaluation.MemoryPolicy` instead, which the workflow carries."""
 
 
 class Trainer(Protocol):

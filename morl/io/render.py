@@ -49,15 +49,17 @@ def render_policy(
     max_steps: int = 500,
     fps: int = 30,
 ) -> tuple[Path, np.ndarray, int]:
-    """Run `act(obs, key) -> action` (deterministic) for one episode of at most
-    `max_steps` steps from `reset(seed=seed)` in MO-Gymnasium's `env_id` and write the
-    frames to `out` (GIF). Returns `(path, undiscounted return [m], steps)`."""
+    """Run `act(obs, key) -> action` (deterministic), or a `morl.envs.evaluation.MemoryPolicy`
+    (its memory updated with every reward), for one episode of at most `max_steps` steps
+    from `reset(seed=seed)` in MO-Gymnasium's `env_id` and write the frames to `out` (GIF).
+    Returns `(path, undiscounted return [m], steps)`."""
     import gymnasium
     import imageio.v2 as imageio
     import jax
     import jax.numpy as jnp
 
     from morl.envs.defaults import base_id
+    from morl.envs.evaluation import MemoryPolicy
     from morl.envs.host.pool import make_gymnasium
 
     env_id = base_id(env_id)
@@ -75,14 +77,19 @@ def render_policy(
             f"cannot draw {env_id} here ({type(err).__name__}: {first}); MuJoCo needs an OpenGL backend, "
             "e.g. `apt-get install libosmesa6` (then MUJOCO_GL=osmesa) or a GPU with EGL"
         ) from None
-    policy = jax.jit(act)
+    if isinstance(act, MemoryPolicy):
+        policy, remember, memory = jax.jit(act.act), jax.jit(act.remember), act.memory
+    else:
+        policy, remember, memory = jax.jit(act), None, None
     total = np.zeros(env.unwrapped.reward_space.shape, np.float64)
     key = jax.random.key(seed)
     steps = 0
     for steps in range(1, max_steps + 1):
         key, sub = jax.random.split(key)
-        action = np.asarray(policy(jnp.asarray(obs, jnp.float32), sub))
+        action = np.asarray(policy(jnp.asarray(obs, jnp.float32), sub if remember is None else memory))
         obs, reward, terminated, truncated, _ = env.step(action if action.ndim else action.item())
+        if remember is not None:
+            memory = remember(memory, jnp.asarray(reward, jnp.float32))
         total += reward
         frames.append(env.render())
         if terminated or truncated:

@@ -15,6 +15,7 @@ import pytest
 
 from morl.algorithms import get_algorithm
 from morl.algorithms.pcn import Episodes, PCNConfig, make_trainer, next_command
+from morl.envs.evaluation import evaluate_policy
 from morl.pareto import hypervolume, is_non_dominated
 
 SEEDS = 3
@@ -68,14 +69,14 @@ def test_archived_policies_replay_in_mo_gymnasium(small_run):
     trainer, state, _ = small_run
     front = trainer.front(state, 2)
     for i in (int(np.argmax(front.returns[:, 0])), int(np.argmin(front.returns[:, 0]))):
-        act, command = trainer.command_policy(state, int(front.member[i]), run=2)
-        act = jax.jit(act)
+        policy = trainer.policy(state, int(front.member[i]), run=2)
+        act, command = jax.jit(policy.act), policy.memory
         env = gym.make("deep-sea-treasure-v0")
         obs, _ = env.reset(seed=0)
         total, discount = np.zeros(2), 1.0
         for _ in range(100):
             obs, reward, terminated, truncated, _ = env.step(int(act(jnp.asarray(obs), command)))
-            command = next_command(command, jnp.asarray(reward, jnp.float32))
+            command = policy.remember(command, jnp.asarray(reward, jnp.float32))
             total += discount * reward
             discount *= SMALL.eval_gamma
             if terminated or truncated:
@@ -83,10 +84,22 @@ def test_archived_policies_replay_in_mo_gymnasium(small_run):
         np.testing.assert_allclose(total, front.returns[i], rtol=1e-5, atol=1e-5)
 
 
-def test_stateless_policy_is_refused_with_a_pointer(small_run):
+def test_morl_eval_replays_the_archive_with_the_command_as_memory(small_run):
+    """`evaluate_policy` carries the command (the `MemoryPolicy`): each archived member of run
+    2 reproduces its archived return; the same network with the command frozen at its start
+    (no memory) does not reproduce the deep treasures."""
     trainer, state, _ = small_run
-    with pytest.raises(NotImplementedError, match="command_policy"):
-        trainer.policy(state, int(trainer.front(state).member[0]))
+    front = trainer.front(state, 2)
+    for member, stored in zip(front.member, front.returns):
+        policy = trainer.policy(state, int(member), run=2)
+        returns = evaluate_policy(trainer.env, policy, jax.random.key(0), 1, SMALL.eval_gamma, max_steps=100)
+        np.testing.assert_allclose(returns[0], stored, rtol=1e-5, atol=1e-5)
+    frozen = []
+    for member in front.member:
+        policy = trainer.policy(state, int(member), run=2)
+        act = jax.tree_util.Partial(lambda p, obs, key: p.act(obs, p.memory), policy)
+        frozen.append(evaluate_policy(trainer.env, act, jax.random.key(0), 1, SMALL.eval_gamma, max_steps=100)[0])
+    assert not np.allclose(np.asarray(frozen), front.returns, atol=1e-3)
 
 
 def test_buffer_keeps_the_front_and_evicts_the_farthest_dominated_first():

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from morl import envs
-from morl.envs.evaluation import evaluate_policy
+from morl.envs.evaluation import MemoryPolicy, evaluate_policy
 
 
 def _right_then_down(column, obs, key):
@@ -42,3 +42,26 @@ def test_plain_closures_work_too():
     act = lambda obs, key: _right_then_down(2, obs, key)  # noqa: E731
     ours = evaluate_policy(env, act, jax.random.key(0), episodes=1, gamma=1.0)
     np.testing.assert_allclose(ours[0], _reference_return(2, 1.0), rtol=1e-6)
+
+
+def _sail_for(steps_right, obs, steps_taken):
+    """Right while fewer than `steps_right` steps are taken, then down: the column is read from
+    the memory (a step counter), not from the observation."""
+    return jnp.where(steps_taken < steps_right, 3, 1).astype(jnp.int32)
+
+
+def _count_step(steps_taken, reward):
+    return steps_taken + 1
+
+
+@pytest.mark.parametrize("gamma", [1.0, 0.9])
+def test_a_memory_policy_carries_its_memory_through_every_episode(gamma):
+    env = envs.make("deep-sea-treasure-v0")
+    for column in (0, 3, 9):
+        policy = MemoryPolicy(
+            act=jax.tree_util.Partial(_sail_for, jnp.int32(column)),
+            remember=jax.tree_util.Partial(_count_step),
+            memory=jnp.int32(0),
+        )
+        ours = evaluate_policy(env, policy, jax.random.key(0), episodes=3, gamma=gamma)
+        np.testing.assert_allclose(ours, np.tile(_reference_return(column, gamma), (3, 1)), rtol=1e-5)

@@ -8,8 +8,9 @@ episodes.
     while not trainer.done(state):
         state, metrics = trainer.run_chunk(state)
     front = trainer.front(state)          # Front(returns [n, m], weights [n, m], member [n])
-    act, command = trainer.command_policy(state, int(front.member[0]))
-    # per step: action = act(obs, command); ...; command = next_command(command, reward)
+    policy = trainer.policy(state, int(front.member[0]))   # a MemoryPolicy: the command is its memory
+    # per step: action = policy.act(obs, command); ...; command = next_command(command, reward),
+    # from command = policy.memory; evaluate_policy, `morl eval` and `morl render` do this
 
 Registered as "pcn" (`morl train pcn --env ID`).
 """

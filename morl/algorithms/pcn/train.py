@@ -24,9 +24,10 @@ The buffer starts with `initial_episodes` uniformly random episodes. Buffer prio
 -1e-5 for duplicates of a front point, doubled for crowded episodes (crowding distance
 <= crowding_threshold), so crowded and dominated episodes leave first.
 
-The archived policies need the command, which changes with every reward, so they are not
-the stateless `Policy` of `morl.algorithms.api`: `command_policy` returns `act(obs,
-command) -> action` and the initial command, and `next_command` updates it.
+The archived policies need the command, which changes with every reward, so `policy`
+returns a `morl.envs.evaluation.MemoryPolicy`: `act(obs, command) -> action`, the
+member's initial command, and `next_command` to update it after each step (`morl eval`
+and `morl render` carry it).
 """
 
 from __future__ import annotations
@@ -47,6 +48,7 @@ from morl.algorithms.envelope.network import flat_observation
 from morl.algorithms.pcn.config import PCNConfig
 from morl.algorithms.scaffold import check_hparams, check_num_runs, select_run, vmap_runs
 from morl.envs import spaces
+from morl.envs.evaluation import MemoryPolicy
 from morl.envs.registry import parse_kwargs
 from morl.pareto.archive import ParetoArchive, archive_front, archive_init, archive_insert
 from morl.pareto.fronts import crowding_distance, is_non_dominated
@@ -367,20 +369,18 @@ class PCNTrainer:
         slots = np.flatnonzero(np.asarray(archive.valid))
         return Front(returns=np.asarray(points), weights=np.asarray(payload["weights"]), member=slots)
 
-    def command_policy(self, state: PCNState, member: int, run: int = 0) -> tuple[Any, jax.Array]:
-        """`(act, command)`: archive member `member`'s greedy `act(obs, command) -> action`
-        (a `Partial`; one observation, no batch axis) and its initial command `[m + 1]`.
-        After each env step: `command = next_command(command, reward)`."""
+    def policy(self, state: PCNState, member: int, run: int = 0) -> MemoryPolicy:
+        """Archive member `member`'s greedy policy with its command as memory:
+        `act(obs, command) -> action` (one observation, no batch axis), the member's initial
+        command `[m + 1]`, and `remember = next_command` after each step."""
         archive = select_run(state, run, self.num_runs).archive
         if not (0 <= member < archive.valid.shape[0]) or not bool(archive.valid[member]):
             raise ValueError(f"member={member} is not in the archive (valid ids: {np.flatnonzero(np.asarray(archive.valid)).tolist()})")
         params = jax.tree_util.tree_map(lambda x: x[member], archive.payload["params"])
-        return jax.tree_util.Partial(self._greedy, params), archive.payload["command"][member]
-
-    def policy(self, state: PCNState, member: int, run: int = 0):
-        raise NotImplementedError(
-            "pcn: an archived policy acts on (observation, command) and the command changes with every reward; "
-            "use trainer.command_policy(state, member) and morl.algorithms.pcn.next_command"
+        return MemoryPolicy(
+            act=jax.tree_util.Partial(self._greedy, params),
+            remember=jax.tree_util.Partial(next_command),
+            memory=archive.payload["command"][member],
         )
 
     def _greedy(self, params: Any, obs: jax.Array, command: jax.Array) -> jax.Array:
