@@ -64,6 +64,7 @@ def train(algo: str, env: str, seeds: int) -> tuple[list[str], float, Path]:
 def measure(run_dir: Path, episodes: int) -> dict:
     import jax
 
+    from morl.envs.defaults import eval_episodes
     from morl.envs.evaluation import evaluate_policy
     from morl.pareto.indicators import hypervolume
     from morl.restore import restore_run
@@ -75,7 +76,7 @@ def measure(run_dir: Path, episodes: int) -> dict:
     gamma = float(algo.eval_gamma)
     true_hv = hypervolume(env.pareto_front(gamma), ref)
     exact_hv = hypervolume(env.pareto_front_exact(gamma), ref) if hasattr(env, "pareto_front_exact") else None
-    stochastic = int(algo.eval_episodes) > 1
+    stochastic = eval_episodes(algo.env) > 1  # the env's convention (PCN has no eval_episodes field)
     seeds = [restored.experiment.seed + i for i in range(trainer.num_runs or 1)]
     per_seed = []
     key = jax.random.key(12345)
@@ -101,7 +102,7 @@ def measure(run_dir: Path, episodes: int) -> dict:
         "true_hv": float(true_hv),
         "exact_hv": None if exact_hv is None else float(exact_hv),
         "evaluation": f"archive policies re-evaluated over {episodes} episodes" if stochastic else "archive returns",
-        "eval_episodes_in_training": int(algo.eval_episodes),
+        "eval_episodes_in_training": int(getattr(algo, "eval_episodes", 1)),
         "total_steps": int(algo.total_steps),
         "per_seed": per_seed,
         "mean_ratio": float(ratios.mean()),
