@@ -22,10 +22,13 @@ and what happens after an evaluation: weight adaptation, cooperation, reference 
 Random keys: `init` splits the run's key into `key_members, key_eval, key_rng` (members,
 first evaluation, the state's `rng`) and passes `fold_in(key, 1)` for random initial
 weights; each iteration splits `rng, key_eval = split(rng)`. Without the initial
-evaluation (`Schedule.initial_evaluation=False`) `init` splits `key_rng, key_members`.
+evaluation (`Schedule.initial_evaluation=False`) `init` splits `key_rng, key_members`, or
+calls `Schedule.split_key(key) -> (key_members, key_rng)` when the algorithm lays out its
+keys itself (Envelope: `split(key, 4)`, the members' three keys and the state's `rng`).
 
 Stages: an algorithm whose training has phases with programs of their own (C-MORL: the
-Pareto initialisation, then constrained extension rounds) lists them in
+Pareto initialisation, then constrained extension rounds), or one program of its own
+(Envelope: evaluations at block boundaries, one random stream), lists them in
 `Schedule.stages`, each a `Stage`: `chunks` compiled chunks of its `program` (one run's
 `PopulationState -> (PopulationState, metrics)`, written with the algorithm's own
 functions), each advancing `iteration` by `iterations` and spending `env_steps`. The
@@ -36,8 +39,9 @@ with every chunk's metrics; without stages the chunk is the iterate/evaluate loo
 The whole training state is `PopulationState`, a pytree of arrays, so checkpoints and
 resume need nothing more. `morl.algorithms.linear` is the smallest algorithm built on it
 (docs/architecture.md walks through it); `morl.algorithms.morld` is MORL/D on it,
-`morl.algorithms.cmorl` C-MORL (staged), and `morl.algorithms.conditioned` the
-weight-conditioned single networks (CAPQL, preference-conditioned PPO).
+`morl.algorithms.cmorl` C-MORL (staged), `morl.algorithms.envelope` Envelope Q-learning
+(one stage), and `morl.algorithms.conditioned` the weight-conditioned single networks
+(CAPQL, preference-conditioned PPO).
 """
 
 from __future__ import annotations
@@ -136,7 +140,10 @@ class Schedule:
     `chunk_iterations` are the algorithm's business and `total_steps` is their sum);
     `initial_evaluation`: whether `init` evaluates the untrained population into the
     archive; `member_ids`: False names an archived member by its archive slot, True by the
-    unique id the algorithm writes into its payload's `"member"`."""
+    unique id the algorithm writes into its payload's `"member"`; `split_key`, without the
+    initial evaluation, the algorithm's own `(key_members, key_rng)` of the run's key
+    (`init` passes `key_members` to `PopulationAlgorithm.init` and starts `rng` at
+    `key_rng`; None: `key_rng, key_members = split(key)`)."""
 
     total_steps: int
     eval_period: int
@@ -147,6 +154,7 @@ class Schedule:
     stages: tuple[Stage, ...] = ()
     initial_evaluation: bool = True
     member_ids: bool = False
+    split_key: Callable[[jax.Array], tuple[jax.Array, jax.Array]] | None = None
 
 
 @struct.dataclass
@@ -180,6 +188,8 @@ class PopulationTrainer:
         self.env = algorithm.env
         self.num_runs = check_num_runs(num_runs, hparams)
         self.hparams = check_hparams(schedule.vmappable, self.num_runs, hparams, schedule.sections)
+        if schedule.initial_evaluation and schedule.split_key is not None:
+            raise ValueError("Schedule.split_key lays out the keys of an init without the initial evaluation")
         if schedule.stages:
             iterations = sum(stage.chunks * stage.iterations for stage in schedule.stages)
         else:
@@ -215,6 +225,8 @@ class PopulationTrainer:
     def _init_one(self, key: jax.Array, run: jax.Array) -> PopulationState:
         if self.schedule.initial_evaluation:
             key_members, key_eval, key_rng = jax.random.split(key, 3)
+        elif self.schedule.split_key is not None:
+            key_members, key_rng = self.schedule.split_key(key)
         else:
             key_rng, key_members = jax.random.split(key)
         hparams = {name: values[run] for name, values in self.hparams.items()}

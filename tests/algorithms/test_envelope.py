@@ -7,6 +7,7 @@ The small run (3 seeds as one compiled program) is compiled once for the module;
 import dataclasses
 
 import jax
+import jax.numpy as jnp
 import numpy as np
 import pytest
 
@@ -80,9 +81,12 @@ def test_archived_policies_replay_in_mo_gymnasium(small_run):
 
 
 def test_a_chunk_is_deterministic(small_run):
-    trainer, state, _ = small_run
-    a, metrics_a = trainer.run_chunk(state)
-    b, metrics_b = trainer.run_chunk(state)
+    """The first chunk twice from the same initial state (each from its own copy: a chunk
+    donates its input state)."""
+    trainer, _, _ = small_run
+    start = trainer.init(jax.vmap(jax.random.key)(np.arange(SEEDS)))
+    a, metrics_a = trainer.run_chunk(jax.tree_util.tree_map(jnp.copy, start))
+    b, metrics_b = trainer.run_chunk(jax.tree_util.tree_map(jnp.copy, start))
     for x, y in zip(jax.tree_util.tree_leaves((a, metrics_a)), jax.tree_util.tree_leaves((b, metrics_b))):
         if jax.dtypes.issubdtype(x.dtype, jax.dtypes.prng_key):
             x, y = jax.random.key_data(x), jax.random.key_data(y)

@@ -68,3 +68,29 @@ def test_evaluations_run_only_every_eval_period_iterations(num_runs):
         assert np.asarray(one.member_returns)[:, 0].tolist() == [12.0, 12.0]
         archived = np.asarray(one.archive.payload["iteration"])[np.asarray(one.archive.valid)]
         assert set(archived.tolist()) <= {0, 3, 6, 9, 12}
+
+
+
+class KeyedCounting(Counting):
+    """`Counting` whose members keep the key its `init` got."""
+
+    def init(self, key: jax.Array, weights_key: jax.Array, hparams: Any) -> tuple[Any, Any]:
+        members, extra = super().init(key, weights_key, hparams)
+        return {**members, "key": jax.random.key_data(key)}, extra
+
+
+def test_split_key_lays_out_the_keys_of_init():
+    """`Schedule.split_key(key) -> (key_members, key_rng)`: init passes `key_members` to the
+    algorithm and starts the state's `rng` at `key_rng`; refused with the initial evaluation."""
+
+    def split(key: jax.Array) -> tuple[jax.Array, jax.Array]:
+        return jax.random.fold_in(key, 5), jax.random.fold_in(key, 6)
+
+    schedule = Schedule(4, 2, 2, 4, initial_evaluation=False, split_key=split)
+    key = jax.random.key(3)
+    state = PopulationTrainer(None, KeyedCounting(), schedule).init(key)
+    key_members, key_rng = split(key)
+    assert np.array_equal(state.members["key"], jax.random.key_data(key_members))
+    assert np.array_equal(jax.random.key_data(state.rng), jax.random.key_data(key_rng))
+    with pytest.raises(ValueError, match="split_key"):
+        PopulationTrainer(None, KeyedCounting(), Schedule(4, 2, 2, 4, split_key=split))

@@ -13,8 +13,8 @@ Registered as "envelope" (`morl train envelope --env ID`).
 
 from morl.algorithms import register_algorithm
 from morl.algorithms.envelope.config import EnvelopeConfig
-from morl.algorithms.envelope.train import EnvelopeState, EnvelopeTrainer, make_trainer
+from morl.algorithms.envelope.train import Envelope, EnvelopeState, EnvelopeTrainer, make_trainer
 
 register_algorithm("envelope", EnvelopeConfig, make_trainer)
 
-__all__ = ["EnvelopeConfig", "EnvelopeState", "EnvelopeTrainer", "make_trainer"]
+__all__ = ["Envelope", "EnvelopeConfig", "EnvelopeState", "EnvelopeTrainer", "make_trainer"]

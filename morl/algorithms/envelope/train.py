@@ -1,7 +1,7 @@
 """Envelope Q-learning (Yang et al., NeurIPS 2019) as one compiled program.
 
 One network `Q(s, a, w) in R^m` serves every simplex weight `w` (every objective
-maximised). One iteration (`_iteration`), all inside `jit`:
+maximised). One iteration (`Envelope._iteration`), all inside `jit`:
 
     transitions = rollout(Q, epsilon)          # num_envs envs x rollout_steps, epsilon-greedy on
                                                # w . Q(s, ., w), w redrawn (Dirichlet(1)) per episode
@@ -16,8 +16,14 @@ maximised). One iteration (`_iteration`), all inside `jit`:
         with its weight and a copy of the network
 
 epsilon goes linearly from epsilon_start to epsilon_end over the first epsilon_fraction of
-the run, lambda (homotopy) from 0 to 1 over the first homotopy_fraction. `run_chunk` scans
-`chunk_iterations` iterations (a multiple of `eval_period`); with `num_runs=R` the program is vmapped over R seeds.
+the run, lambda (homotopy) from 0 to 1 over the first homotopy_fraction.
+
+On the population trainer scaffold (`morl.algorithms.scaffold`), `Envelope` is a population
+of one (`members`: its `EnvelopeState`; archived members named by archive slot) trained by
+one `Stage`, "train", whose program `Envelope.chunk` runs `chunk_iterations` iterations (a
+multiple of `eval_period`) in blocks of `eval_period`. The scaffold adds the run axis
+(`num_runs=R` seeds vmapped), devices, `init` (keys split by `Envelope.split_key`, no
+evaluation of the untrained network), `done`, `env_steps`, `front` and `policy`.
 """
 
 from __future__ import annotations
@@ -31,31 +37,29 @@ import numpy as np
 import optax
 from flax import struct
 
-from morl import envs, parallel
-from morl.envs.evaluation import evaluate
+from morl import envs
 from morl.agents.sac.replay import ReplayBuffer, init_buffer, insert, sample
-from morl.algorithms.api import Front
 from morl.algorithms.envelope.config import EnvelopeConfig
 from morl.algorithms.envelope.network import VectorQNetwork, flat_observation, greedy_action
-from morl.algorithms.scaffold import check_hparams, check_num_runs, select_run, vmap_runs
+from morl.algorithms.scaffold import PopulationState, PopulationTrainer, Schedule, Stage
 from morl.decomposition.weights import random_weights, uniform_weights
 from morl.envs import spaces
+from morl.envs.core import Environment
+from morl.envs.evaluation import evaluate
 from morl.envs.registry import parse_kwargs
-from morl.pareto.archive import ParetoArchive, archive_front, archive_init, archive_insert
+from morl.pareto.archive import archive_insert
 
 
 @struct.dataclass
 class EnvelopeState:
-    """One run's training state (a pytree of arrays; `num_runs` adds a leading axis).
+    """The learner's state, the scaffold's `members` (one network, no population axis; the
+    scaffold's `PopulationState` holds it with the archive, `iteration` and `rng`).
 
     `params`, `target_params`: the Q-network and its target; `opt_state`: Adam's;
     `buffer`: replay of `{obs [d], action [], reward [m], next_obs [d], terminated []}`
     (observations flattened to float32 `[d]`); `env_state`, `obs [E, ...]`: the `E =
     num_envs` training envs; `episode_weights [E, m]`: each env's weight for its current
-    episode; `archive`: Pareto archive of evaluated discounted returns `[capacity, m]`
-    with payload `weights [m]`, `member` (index into the eval weights), `iteration` and
-    `params` (the network that produced it); `iteration`, `updates`: iterations and
-    gradient steps done; `rng`."""
+    episode; `updates`: gradient steps done."""
 
     params: Any
     target_params: Any
@@ -64,10 +68,7 @@ class EnvelopeState:
     env_state: Any
     obs: jax.Array
     episode_weights: jax.Array
-    archive: ParetoArchive
-    iteration: jax.Array
     updates: jax.Array
-    rng: jax.Array
 
 
 def linear_schedule(start: float, end: float, fraction: float, progress: jax.Array) -> jax.Array:
@@ -75,45 +76,43 @@ def linear_schedule(start: float, end: float, fraction: float, progress: jax.Arr
     return start + (end - start) * jnp.clip(progress / fraction, 0.0, 1.0)
 
 
-class EnvelopeTrainer:
-    """The `morl.algorithms.api.Trainer` of Envelope Q-learning (see the module docstring)."""
+class Envelope:
+    """The `morl.algorithms.scaffold.PopulationAlgorithm` of Envelope Q-learning (module
+    docstring). Its training is the stage program `chunk`, so it needs no `iterate` or
+    `after_evaluation` (the scaffold calls those only in its own iterate/evaluate loop)."""
 
-    def __init__(
-        self,
-        config: EnvelopeConfig,
-        *,
-        num_runs: int | None = None,
-        hparams: Mapping[str, np.ndarray] | None = None,
-        devices: int | None = None,
-    ):
-        if not isinstance(config, EnvelopeConfig):
-            raise TypeError(f"config must be an EnvelopeConfig, got {type(config).__name__}")
-        self.config = config
-        self.env = envs.make(config.env, **parse_kwargs(config.env_kwargs))
-        m = self.env.reward_dim
-        config.validate(m)
-        action_space = self.env.action_space()
+    pop_size = 1
+
+    def __init__(self, config: EnvelopeConfig, env: Environment):
+        action_space = env.action_space()
         if not isinstance(action_space, spaces.Discrete):
             raise ValueError(f"EnvelopeConfig: env {config.env} has action space {action_space}; Envelope Q-learning needs Discrete actions")
-        self.num_runs = check_num_runs(num_runs, hparams)
-        check_hparams(EnvelopeConfig.vmappable, self.num_runs, hparams)
+        self.config, self.env = config, env
+        self.steps_per_iteration = config.steps_per_iteration
         self.num_actions = int(action_space.n)
-        self.obs_shape = tuple(self.env.observation_space().shape)
-        self.train_env = envs.VmapEnv(envs.AutoReset(self.env), config.num_envs)
-        self.network = VectorQNetwork(self.num_actions, m, config.hidden_sizes, config.activation)
+        self.obs_shape = tuple(env.observation_space().shape)
+        self.train_env = envs.VmapEnv(envs.AutoReset(env), config.num_envs)
+        self.network = VectorQNetwork(self.num_actions, env.reward_dim, config.hidden_sizes, config.activation)
         self.optimizer = optax.chain(optax.clip_by_global_norm(config.max_grad_norm), optax.adam(config.learning_rate))
-        self.eval_weights = np.asarray(uniform_weights(m, config.num_eval_weights), np.float32)
-        self.placement = parallel.placement(devices, num_runs=self.num_runs, population=1)
-        self._run_chunk = parallel.jit_step(vmap_runs(self._chunk, self.num_runs), self.placement)
-        self._init = parallel.jit_init(vmap_runs(self._init_one, self.num_runs), self.placement)
+        self.eval_weights = np.asarray(uniform_weights(env.reward_dim, config.num_eval_weights), np.float32)
 
-    # --- the compiled program ---------------------------------------------------------
     def _flat(self, obs: jax.Array) -> jax.Array:
         return flat_observation(obs, self.obs_shape)
 
-    def _init_one(self, key: jax.Array) -> EnvelopeState:
+    # --- the PopulationAlgorithm functions ----------------------------------------------
+    @staticmethod
+    def split_key(key: jax.Array) -> tuple[jax.Array, jax.Array]:
+        """`(keys [3], rng)` of a run's key (`Schedule.split_key`): `init`'s network, env and
+        episode-weight keys, and the training stream `rng`."""
+        keys = jax.random.split(key, 4)
+        return keys[:3], keys[3]
+
+    def init(self, key: jax.Array, weights_key: jax.Array, hparams: Mapping[str, jax.Array]) -> tuple[EnvelopeState, None]:
+        """The untrained learner from `key`, the three keys of `split_key`; no random
+        initial weights, no hyperparameters across runs (`vmappable` is empty)."""
+        del weights_key, hparams
         config, m = self.config, self.env.reward_dim
-        key_net, key_env, key_weights, key_rng = jax.random.split(key, 4)
+        key_net, key_env, key_weights = key
         obs, env_state = self.train_env.reset(key_env)
         dummy_obs = self._flat(obs[0])
         params = self.network.init(key_net, dummy_obs, jnp.zeros((m,), jnp.float32))
@@ -124,8 +123,7 @@ class EnvelopeTrainer:
             "next_obs": dummy_obs,
             "terminated": jnp.bool_(False),
         }
-        payload = {"weights": jnp.zeros((m,), jnp.float32), "member": jnp.int32(0), "iteration": jnp.int32(0), "params": params}
-        return EnvelopeState(
+        members = EnvelopeState(
             params=params,
             target_params=params,
             opt_state=self.optimizer.init(params),
@@ -133,16 +131,25 @@ class EnvelopeTrainer:
             env_state=env_state,
             obs=obs,
             episode_weights=random_weights(key_weights, m, config.num_envs),
-            archive=archive_init(config.archive_capacity, m, payload),
-            iteration=jnp.int32(0),
             updates=jnp.int32(0),
-            rng=key_rng,
         )
+        return members, None
 
-    def _progress(self, iteration: jax.Array) -> jax.Array:
-        """Share of the run done, in [0, 1]."""
-        return iteration.astype(jnp.float32) / self.config.total_iterations
+    def evaluate(self, members: EnvelopeState, key: jax.Array) -> jax.Array:
+        """`evaluate_params` of the members' network: returns `[K, m]`."""
+        return self.evaluate_params(members.params, key)
 
+    def payload(self, members: EnvelopeState) -> dict[str, Any]:
+        """Each evaluation row's weight `[K, m]` and a copy of the network (`actor`)."""
+        k = self.eval_weights.shape[0]
+        actor = jax.tree_util.tree_map(lambda x: jnp.broadcast_to(x, (k,) + x.shape), members.params)
+        return {"weights": jnp.asarray(self.eval_weights), "actor": actor}
+
+    def act(self, actor: Any, weights: jax.Array, obs: jax.Array, key: jax.Array) -> jax.Array:
+        """`argmax_a w . Q(obs, a, w)` for one observation."""
+        return greedy_action(self.network.apply(actor, self._flat(obs), weights), weights)
+
+    # --- the program ----------------------------------------------------------------------
     def _rollout(self, state: EnvelopeState, key: jax.Array, epsilon: jax.Array) -> tuple[EnvelopeState, dict]:
         """`rollout_steps` epsilon-greedy steps of every env; transitions `[T * E, ...]`."""
         config, m = self.config, self.env.reward_dim
@@ -215,16 +222,14 @@ class EnvelopeTrainer:
         state = state.replace(params=params, target_params=target_params, opt_state=opt_state, updates=updates)
         return state, jax.tree_util.tree_map(jnp.mean, info)
 
-    def evaluate(self, params: Any, key: jax.Array) -> jax.Array:
-        """Discounted (`eval_gamma`) returns `[K, m]` of the greedy policy for each of the
-        `K = num_eval_weights` probe weights (`uniform_weights(m, K)`), each the mean of
-        `eval_episodes` episodes (more than one only matters for stochastic envs)."""
+    def evaluate_params(self, params: Any, key: jax.Array) -> jax.Array:
+        """Discounted (`eval_gamma`) returns `[K, m]` of the greedy policy of network `params`
+        for each of the `K = num_eval_weights` probe weights (`uniform_weights(m, K)`), each
+        the mean of `eval_episodes` episodes (more than one only matters for stochastic envs)."""
         config = self.config
 
         def one(weights, key):
-            def policy(obs):
-                return greedy_action(self.network.apply(params, self._flat(obs), weights), weights)
-
+            policy = lambda obs: self.act(params, weights, obs, key)
             return evaluate(
                 self.env, self.env.default_params, policy, key, config.eval_episodes, config.max_eval_steps, config.eval_gamma
             ).discounted
@@ -232,80 +237,83 @@ class EnvelopeTrainer:
         probe = jnp.asarray(self.eval_weights)
         return jax.vmap(one)(probe, jax.random.split(key, probe.shape[0]))
 
-    def _evaluate_into_archive(self, state: EnvelopeState, key: jax.Array) -> EnvelopeState:
-        returns = self.evaluate(state.params, key)
-        k = returns.shape[0]
-        payload = {
-            "weights": jnp.asarray(self.eval_weights),
-            "member": jnp.arange(k, dtype=jnp.int32),
-            "iteration": jnp.full((k,), state.iteration, jnp.int32),
-            "params": jax.tree_util.tree_map(lambda x: jnp.broadcast_to(x, (k,) + x.shape), state.params),
-        }
-        return state.replace(archive=archive_insert(state.archive, returns, payload))
-
-    def _iteration(self, state: EnvelopeState, _: Any) -> tuple[EnvelopeState, dict[str, jax.Array]]:
+    def _iteration(self, carry: tuple[EnvelopeState, jax.Array], iteration: jax.Array):
+        """One iteration from `(members, rng)`; `iteration` is the number of iterations done
+        before it (the epsilon and homotopy schedules' progress)."""
         config = self.config
-        rng, key_rollout, key_update = jax.random.split(state.rng, 3)
-        progress = self._progress(state.iteration)
+        members, rng = carry
+        rng, key_rollout, key_update = jax.random.split(rng, 3)
+        progress = iteration.astype(jnp.float32) / config.total_iterations
         epsilon = linear_schedule(config.epsilon_start, config.epsilon_end, config.epsilon_fraction, progress)
         homotopy = linear_schedule(0.0, 1.0, config.homotopy_fraction, progress)
-        state, transitions = self._rollout(state, key_rollout, epsilon)
-        state = state.replace(buffer=insert(state.buffer, transitions), rng=rng)
+        members, transitions = self._rollout(members, key_rollout, epsilon)
+        members = members.replace(buffer=insert(members.buffer, transitions))
         zero_info = {"loss": 0.0, "loss_a": 0.0, "loss_b": 0.0, "q_mean": 0.0}
-        state, info = jax.lax.cond(
-            state.buffer.size >= config.learning_starts,
+        members, info = jax.lax.cond(
+            members.buffer.size >= config.learning_starts,
             lambda s: self._update(s, key_update, homotopy),
             lambda s: (s, {name: jnp.float32(value) for name, value in zero_info.items()}),
-            state,
+            members,
         )
-        state = state.replace(iteration=state.iteration + 1)
-        return state, dict(info, epsilon=epsilon, homotopy=homotopy)
+        return (members, rng), dict(info, epsilon=epsilon, homotopy=homotopy)
 
-    def _block(self, state: EnvelopeState, _: Any) -> tuple[EnvelopeState, dict[str, jax.Array]]:
-        """`eval_period` iterations, then an evaluation into the archive (a block boundary
-        rather than a `cond`, which `vmap` over runs would turn into an every-iteration eval)."""
-        state, history = jax.lax.scan(self._iteration, state, None, self.config.eval_period)
-        rng, key_eval = jax.random.split(state.rng)
-        state = self._evaluate_into_archive(state.replace(rng=rng), key_eval)
+    def _block(self, state: PopulationState, iterations: jax.Array) -> tuple[PopulationState, dict[str, jax.Array]]:
+        """`eval_period` iterations (`iterations [eval_period]`: their numbers of iterations
+        done before), then an evaluation into the archive (a block boundary rather than a
+        `cond`, which `vmap` over runs would turn into an every-iteration evaluation)."""
+        (members, rng), history = jax.lax.scan(self._iteration, (state.members, state.rng), iterations)
+        rng, key_eval = jax.random.split(rng)
+        returns = self.evaluate(members, key_eval)
+        k = returns.shape[0]
+        payload = {
+            **self.payload(members),
+            "member": jnp.arange(k, dtype=jnp.int32),
+            "iteration": jnp.full((k,), iterations[-1] + 1, jnp.int32),
+        }
+        archive = archive_insert(state.archive, returns, payload)
+        state = state.replace(members=members, rng=rng, archive=archive, member_returns=returns)
         return state, jax.tree_util.tree_map(lambda x: x[-1], history)
 
-    def _chunk(self, state: EnvelopeState) -> tuple[EnvelopeState, dict[str, jax.Array]]:
+    def chunk(self, state: PopulationState) -> tuple[PopulationState, dict[str, jax.Array]]:
+        """The "train" stage's program: `chunk_iterations` iterations of one run from
+        `state.iteration` (the scaffold advances it afterwards); metrics of the last one."""
         config = self.config
-        state, history = jax.lax.scan(self._block, state, None, config.chunk_iterations // config.eval_period)
-        metrics = jax.tree_util.tree_map(lambda x: x[-1], history)
-        metrics.update(archive_size=jnp.sum(state.archive.valid).astype(jnp.int32), iteration=state.iteration)
-        return state, metrics
+        iterations = state.iteration + jnp.arange(config.chunk_iterations, dtype=jnp.int32)
+        state, history = jax.lax.scan(self._block, state, iterations.reshape(-1, config.eval_period))
+        return state, jax.tree_util.tree_map(lambda x: x[-1], history)
 
-    # --- the Trainer protocol ------------------------------------------------------------
-    def init(self, key: jax.Array) -> EnvelopeState:
-        return self._init(key)
 
-    def run_chunk(self, state: EnvelopeState) -> tuple[EnvelopeState, dict[str, jax.Array]]:
-        return self._run_chunk(state)
+class EnvelopeTrainer(PopulationTrainer):
+    """The `morl.algorithms.api.Trainer` of Envelope Q-learning: the scaffold's
+    `PopulationTrainer` driving `Envelope` through its one stage (module docstring), plus
+    `evaluate(params, key)`."""
 
-    def done(self, state: EnvelopeState) -> bool:
-        return self.env_steps(state) >= self.config.total_steps
+    def __init__(
+        self,
+        config: EnvelopeConfig,
+        *,
+        num_runs: int | None = None,
+        hparams: Mapping[str, np.ndarray] | None = None,
+        devices: int | None = None,
+    ):
+        if not isinstance(config, EnvelopeConfig):
+            raise TypeError(f"config must be an EnvelopeConfig, got {type(config).__name__}")
+        env = envs.make(config.env, **parse_kwargs(config.env_kwargs))
+        config.validate(env.reward_dim)
+        algorithm = Envelope(config, env)
+        chunks = -(-config.total_iterations // config.chunk_iterations)
+        steps = config.chunk_iterations * config.steps_per_iteration
+        schedule = Schedule(
+            chunks * steps, config.eval_period, config.chunk_iterations, config.archive_capacity, EnvelopeConfig.vmappable,
+            stages=(Stage("train", chunks, config.chunk_iterations, steps, algorithm.chunk),),
+            initial_evaluation=False, split_key=algorithm.split_key,
+        )  # fmt: skip
+        super().__init__(config, algorithm, schedule, num_runs=num_runs, hparams=hparams, devices=devices)
+        self.network, self.eval_weights = algorithm.network, algorithm.eval_weights
 
-    def env_steps(self, state: EnvelopeState) -> int:
-        return int(np.asarray(state.iteration).reshape(-1)[0]) * self.config.steps_per_iteration
-
-    def front(self, state: EnvelopeState, run: int = 0) -> Front:
-        archive = select_run(state, run, self.num_runs).archive
-        points, payload = archive_front(archive)
-        slots = np.flatnonzero(np.asarray(archive.valid))
-        return Front(returns=np.asarray(points), weights=np.asarray(payload["weights"]), member=slots)
-
-    def policy(self, state: EnvelopeState, member: int, run: int = 0):
-        archive = select_run(state, run, self.num_runs).archive
-        if not (0 <= member < archive.valid.shape[0]) or not bool(archive.valid[member]):
-            raise ValueError(f"member={member} is not in the archive (valid ids: {np.flatnonzero(np.asarray(archive.valid)).tolist()})")
-        params = jax.tree_util.tree_map(lambda x: x[member], archive.payload["params"])
-        return jax.tree_util.Partial(self._greedy, params, archive.payload["weights"][member])
-
-    def _greedy(self, params: Any, weights: jax.Array, obs: jax.Array, key: jax.Array) -> jax.Array:
-        """`argmax_a w . Q(obs, a, w)` for one observation (a bound method: one compiled rollout
-        serves every member's `Partial`)."""
-        return greedy_action(self.network.apply(params, self._flat(obs), weights), weights)
+    def evaluate(self, params: Any, key: jax.Array) -> jax.Array:
+        """`Envelope.evaluate_params`: returns `[K, m]` of network `params` on the probe weights."""
+        return self.algorithm.evaluate_params(params, key)
 
 
 def make_trainer(
