@@ -6,13 +6,20 @@ from __future__ import annotations
 import pytest
 
 from morl import config
+from morl.algorithms.capql import CAPQLConfig
 from morl.algorithms.cmorl import CMORLConfig
+from morl.algorithms.conditioned_ppo import ConditionedPolicyConfig
+from morl.algorithms.envelope import EnvelopeConfig
+from morl.algorithms.gpi_ls import GPILSConfig
 from morl.algorithms.morld import MORLDConfig
+from morl.algorithms.pgmorl import PGMORLConfig
 from morl.envs import defaults
 from morl.envs.defaults import ENV_DEFAULTS, EnvDefaults
 
 
-@pytest.mark.parametrize("config_cls", [MORLDConfig, CMORLConfig])
+@pytest.mark.parametrize(
+    "config_cls", [MORLDConfig, CMORLConfig, EnvelopeConfig, GPILSConfig, CAPQLConfig, ConditionedPolicyConfig, PGMORLConfig]
+)
 def test_eval_episodes_default_comes_from_the_env(config_cls):
     assert config_cls(env="resource-gathering-v0").eval_episodes == 32
     assert config_cls(env="minecart-v0").eval_episodes == 4

@@ -12,7 +12,8 @@ the CLI and recorded in the run's config.yaml, so a run states what it used).
 
 Besides the reference point an entry holds:
 - `eval_episodes`: evaluation episodes averaged per archive candidate, the default of
-  every algorithm config whose `eval_episodes` is None (MORL/D, C-MORL). 1 for
+  every algorithm config whose `eval_episodes` is None (every algorithm's default but
+  PCN's, which has no such field; `resolve_eval_episodes`). 1 for
   deterministic envs; more for stochastic ones, whose single-episode returns are noisy
   estimates that the archive (keeping the best of many) would otherwise bias upwards.
 - `algo`: per-algorithm config defaults for the env, `{algorithm: {dotted key: value}}`
@@ -130,6 +131,13 @@ def eval_episodes(env_id: str) -> int:
     """Evaluation episodes per archive candidate for `env_id`: the table's, else 1."""
     entry = env_defaults(env_id)
     return 1 if entry is None else int(entry.eval_episodes)
+
+
+def resolve_eval_episodes(config: Any) -> None:
+    """In a frozen algorithm config's `__post_init__`: `eval_episodes=None` becomes the
+    env's convention (`eval_episodes(config.env)`), so a config states what it ran with."""
+    if config.eval_episodes is None:
+        object.__setattr__(config, "eval_episodes", eval_episodes(config.env))
 
 
 def algo_defaults(algorithm: str, env_id: str) -> dict[str, Any]:

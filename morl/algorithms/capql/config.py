@@ -17,6 +17,7 @@ import dataclasses
 from typing import ClassVar, Literal
 
 from morl.agents.sac.config import SACSection
+from morl.envs.defaults import resolve_eval_episodes
 
 #: CAPQL's SAC (morl-baselines `CAPQL` defaults; the authors' code differs in batch 256
 #: and 10,000 random steps): 2x256 ReLU actor and twin vector critics reading the weight,
@@ -55,7 +56,7 @@ class CAPQLConfig:
     tune_alpha: bool = False
     num_eval_weights: int = 21
     eval_period: int = 5_000
-    eval_episodes: int = 1
+    eval_episodes: int | None = None  # None: the env's (`morl.envs.defaults`; 1 unless stochastic), set when made
     max_eval_steps: int = 1000
     archive_capacity: int = 128
     chunk_iterations: int = 1_000
@@ -64,6 +65,9 @@ class CAPQLConfig:
     vmappable: ClassVar[tuple[str, ...]] = (
         "sac.actor_lr", "sac.critic_lr", "sac.alpha_lr", "sac.gamma", "sac.tau", "sac.init_alpha",
     )
+
+    def __post_init__(self) -> None:
+        resolve_eval_episodes(self)
 
     @property
     def steps_per_iteration(self) -> int:

@@ -26,7 +26,7 @@ import numpy as np
 
 from morl.agents.ppo.config import PPOSection
 from morl.envs.defaults import env_defaults
-from morl.envs.defaults import eval_episodes as env_eval_episodes
+from morl.envs.defaults import resolve_eval_episodes
 from morl.decomposition.weights import check_weights
 
 #: The run's update and chunk counters are int32 inside the compiled program.
@@ -156,8 +156,7 @@ class CMORLConfig:
     ppo: PPOSection = CMORL_PPO
 
     def __post_init__(self) -> None:
-        if self.eval_episodes is None:
-            object.__setattr__(self, "eval_episodes", env_eval_episodes(self.env))
+        resolve_eval_episodes(self)
         if self.ref_point is not None:
             object.__setattr__(self, "ref_point", tuple(float(v) for v in np.ravel(self.ref_point)))
         if not (isinstance(self.beta, (int, float)) and 0.0 < self.beta < 1.0):

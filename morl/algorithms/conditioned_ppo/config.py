@@ -16,6 +16,7 @@ import dataclasses
 from typing import ClassVar, Literal
 
 from morl.agents.ppo.config import PMOE_ACTORS, PPOSection
+from morl.envs.defaults import resolve_eval_episodes
 
 #: The preset: PPOSection's own defaults (16 envs x 128 steps, 4 epochs of 4 minibatches,
 #: 2x64 tanh, Adam 2.5e-4, entropy 0.01) with the networks reading the weight.
@@ -36,7 +37,7 @@ class ConditionedPolicyConfig:
     weight_alpha: float = 1.0
     num_eval_weights: int = 21
     eval_period: int = 10
-    eval_episodes: int = 1
+    eval_episodes: int | None = None  # None: the env's (`morl.envs.defaults`; 1 unless stochastic), set when made
     max_eval_steps: int = 1000
     archive_capacity: int = 128
     chunk_iterations: int = 10
@@ -46,6 +47,9 @@ class ConditionedPolicyConfig:
         "ppo.learning_rate", "ppo.gamma", "ppo.gae_lambda", "ppo.clip_eps", "ppo.ent_coef", "ppo.vf_coef",
         "ppo.max_grad_norm",
     )
+
+    def __post_init__(self) -> None:
+        resolve_eval_episodes(self)
 
     @property
     def steps_per_iteration(self) -> int:

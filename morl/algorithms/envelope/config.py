@@ -19,6 +19,7 @@ import dataclasses
 from typing import ClassVar
 
 from morl.algorithms.api import MAX_ITERATIONS
+from morl.envs.defaults import resolve_eval_episodes
 
 
 @dataclasses.dataclass(frozen=True)
@@ -49,7 +50,7 @@ class EnvelopeConfig:
     homotopy_fraction: float = 0.5
     eval_period: int = 25
     num_eval_weights: int = 200
-    eval_episodes: int = 1
+    eval_episodes: int | None = None  # None: the env's (`morl.envs.defaults`; 1 unless stochastic), set when made
     max_eval_steps: int = 1000
     archive_capacity: int = 64
     chunk_iterations: int = 500
@@ -57,6 +58,9 @@ class EnvelopeConfig:
     vmappable: ClassVar[tuple[str, ...]] = ()
     #: old key -> new, read for one more release with a warning (docs/glossary.md)
     renamed: ClassVar[dict[str, str]] = {"eval_weights": "num_eval_weights"}
+
+    def __post_init__(self) -> None:
+        resolve_eval_episodes(self)
 
     @property
     def steps_per_iteration(self) -> int:

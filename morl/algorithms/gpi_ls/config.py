@@ -18,6 +18,8 @@ from __future__ import annotations
 import dataclasses
 from typing import ClassVar
 
+from morl.envs.defaults import resolve_eval_episodes
+
 
 @dataclasses.dataclass(frozen=True)
 class GPILSConfig:
@@ -48,7 +50,7 @@ class GPILSConfig:
     support_size: int = 32
     candidate_weights: int = 101
     num_eval_weights: int = 200
-    eval_episodes: int = 1
+    eval_episodes: int | None = None  # None: the env's (`morl.envs.defaults`; 1 unless stochastic), set when made
     max_eval_steps: int = 1000
     archive_capacity: int = 64
     chunk_iterations: int = 500
@@ -56,6 +58,9 @@ class GPILSConfig:
     vmappable: ClassVar[tuple[str, ...]] = ()
     #: old key -> new, read for one more release with a warning (docs/glossary.md)
     renamed: ClassVar[dict[str, str]] = {"eval_weights": "num_eval_weights"}
+
+    def __post_init__(self) -> None:
+        resolve_eval_episodes(self)
 
     @property
     def steps_per_iteration(self) -> int:

@@ -28,7 +28,7 @@ from typing import ClassVar, Literal
 from morl.agents.ppo.config import PPOSection
 from morl.agents.sac.config import SACSection
 from morl.algorithms.api import MAX_ITERATIONS
-from morl.envs.defaults import eval_episodes as env_eval_episodes
+from morl.envs.defaults import resolve_eval_episodes
 
 SCALARIZATIONS = ("weighted_sum", "tchebycheff", "augmented_tchebycheff", "pbi", "smooth_tchebycheff")
 
@@ -92,8 +92,7 @@ class MORLDConfig:
     )
 
     def __post_init__(self) -> None:
-        if self.eval_episodes is None:
-            object.__setattr__(self, "eval_episodes", env_eval_episodes(self.env))
+        resolve_eval_episodes(self)
 
     @property
     def steps_per_iteration(self) -> int:

@@ -23,7 +23,7 @@ from typing import ClassVar
 import numpy as np
 
 from morl.agents.ppo import PPOSection
-from morl.envs.defaults import env_defaults
+from morl.envs.defaults import env_defaults, resolve_eval_episodes
 
 #: The run's counters are int32 inside the compiled program.
 MAX_COUNT = 2**31 - 1
@@ -89,7 +89,7 @@ class PGMORLConfig:
     warmup_iterations: int = 80
     update_iterations: int = 20
     eval_period: int = 1
-    eval_episodes: int = 1
+    eval_episodes: int | None = None  # None: the env's (`morl.envs.defaults`; 1 unless stochastic), set when made
     max_eval_steps: int = 1000
     archive_capacity: int = 200
     num_weight_candidates: int = 7
@@ -100,6 +100,7 @@ class PGMORLConfig:
     ppo: PPOSection = PGMORL_PPO
 
     def __post_init__(self) -> None:
+        resolve_eval_episodes(self)
         if self.ref_point is not None:
             object.__setattr__(self, "ref_point", tuple(float(v) for v in np.ravel(self.ref_point)))
         for name in ("total_steps", "pop_size", "warmup_iterations", "update_iterations", "eval_period",
