@@ -66,11 +66,12 @@ class Support:
 class GPILSState:
     """One run's training state (a pytree of arrays; `num_runs` adds a leading axis).
 
-    As `EnvelopeState` (network, target, Adam, replay of flat float32 observations, the
-    `E = num_envs` training envs, archive), plus `support: Support` and `weight [m]`, the
-    current round's weight; the archive payload holds `weights`, `member`, `iteration`,
-    `params` and the `support` weights and mask the GPI policy combines; `round`: rounds
-    done."""
+    `params`, `target_params`: the Q-network and its target; `opt_state`: Adam's;
+    `buffer`: replay of flat float32 observations (as Envelope's); `env_state`, `obs`:
+    the `E = num_envs` training envs; `support: Support` and `weight [m]`, the current
+    round's weight; `archive`: its payload holds `weights`, `member`, `iteration`,
+    `params` and the `support` weights and mask the GPI policy combines; `iteration`,
+    `updates`, `round`: iterations, gradient steps and rounds done; `rng`."""
 
     params: Any
     target_params: Any
