@@ -234,15 +234,20 @@ TINY = {
         "--set", "hidden_sizes=16", "--set", "num_eval_weights=8", "--set", "max_eval_steps=30",
         "--set", "log.checkpoint_every=2",
     ],
+    "gpi-ls": [
+        "--steps", "8000", "--set", "chunk_iterations=25", "--set", "round_iterations=25", "--set", "learning_starts=200",
+        "--set", "hidden_sizes=16", "--set", "num_eval_weights=8", "--set", "max_eval_steps=30",
+        "--set", "log.checkpoint_every=2",
+    ],
 }  # fmt: skip
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("algorithm", ["morld", "cmorl", "conditioned-ppo", "envelope"])
+@pytest.mark.parametrize("algorithm", ["morld", "cmorl", "conditioned-ppo", "envelope", "gpi-ls"])
 def test_sigkill_and_resume_matches_uninterrupted_for_real_algorithms(tmp_path, algorithm):
     """The SIGKILL + resume test against MORL/D, C-MORL, preference-conditioned PPO (a
-    population of one on the same scaffold) and Envelope (one stage of its own program);
-    subprocesses share a compile cache."""
+    population of one on the same scaffold), Envelope and GPI-LS (one stage of their own
+    program each); subprocesses share a compile cache."""
     env = {**os.environ, "JAX_COMPILATION_CACHE_DIR": str(tmp_path / "xla")}
     full, cut = tmp_path / "full", tmp_path / "cut"
     morl = [sys.executable, "-m", "morl.cli"]

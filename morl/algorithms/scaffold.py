@@ -40,8 +40,8 @@ The whole training state is `PopulationState`, a pytree of arrays, so checkpoint
 resume need nothing more. `morl.algorithms.linear` is the smallest algorithm built on it
 (docs/architecture.md walks through it); `morl.algorithms.morld` is MORL/D on it,
 `morl.algorithms.cmorl` C-MORL (staged), `morl.algorithms.envelope` Envelope Q-learning
-(one stage), and `morl.algorithms.conditioned` the weight-conditioned single networks
-(CAPQL, preference-conditioned PPO).
+and `morl.algorithms.gpi_ls` GPI-LS (one stage each), and `morl.algorithms.conditioned`
+the weight-conditioned single networks (CAPQL, preference-conditioned PPO).
 """
 
 from __future__ import annotations

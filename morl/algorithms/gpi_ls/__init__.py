@@ -14,8 +14,8 @@ Registered as "gpi-ls" (`morl train gpi-ls --env ID`).
 
 from morl.algorithms import register_algorithm
 from morl.algorithms.gpi_ls.config import GPILSConfig
-from morl.algorithms.gpi_ls.train import GPILSState, GPILSTrainer, Support, corner_weights_2d, make_trainer
+from morl.algorithms.gpi_ls.train import GPILS, GPILSState, GPILSTrainer, Support, corner_weights_2d, make_trainer
 
 register_algorithm("gpi-ls", GPILSConfig, make_trainer)
 
-__all__ = ["GPILSConfig", "GPILSState", "GPILSTrainer", "Support", "corner_weights_2d", "make_trainer"]
+__all__ = ["GPILS", "GPILSConfig", "GPILSState", "GPILSTrainer", "Support", "corner_weights_2d", "make_trainer"]

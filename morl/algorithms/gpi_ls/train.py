@@ -16,14 +16,22 @@ Training goes in rounds (`_round`), all inside `jit`:
         over M + {sampled weights} under the target network; squared error on the vector
     V(w) = evaluated return of the GPI policy for w; (w, V(w)) joins M
     the GPI policy is evaluated at num_eval_weights dense simplex weights into the archive
+        (each row keeps the network and the support it combines)
     next w: the first m rounds the corners of the simplex; then the corner weight of the
         linear support of M's returns with the largest improvement the GPI policy
         predicts at the start state: max_a max_{w' in M} c . Q(s0, a, w') - max_k c . V_k
 
 Corner weights are exact for two objectives (the intersections of the lines `w -> w . V_k`
 on the upper envelope, and the two extremes); with more objectives they are looked for
-on `candidate_weights` points of the simplex. With `num_runs=R` the program is vmapped
-over R seeds.
+on `candidate_weights` points of the simplex.
+
+On the population trainer scaffold (`morl.algorithms.scaffold`), `GPILS` is a population of
+one (`members`: its `GPILSState`, which holds the support, the round's weight and the round
+counter with the network; archived members named by archive slot) trained by one `Stage`,
+"train", whose program `GPILS.chunk` runs `chunk_iterations` iterations (a multiple of
+`round_iterations`) as rounds. The scaffold adds the run axis (`num_runs=R` seeds vmapped),
+devices, `init` (keys split by `GPILS.split_key`, no evaluation of the untrained network),
+`done`, `env_steps`, `front` and `policy`.
 """
 
 from __future__ import annotations
@@ -37,18 +45,18 @@ import numpy as np
 import optax
 from flax import struct
 
-from morl import envs, parallel
-from morl.envs.evaluation import evaluate
+from morl import envs
 from morl.agents.sac.replay import ReplayBuffer, init_buffer, insert, sample
-from morl.algorithms.api import Front
 from morl.algorithms.envelope.network import VectorQNetwork, flat_observation
 from morl.algorithms.envelope.train import linear_schedule
 from morl.algorithms.gpi_ls.config import GPILSConfig
-from morl.algorithms.scaffold import check_hparams, check_num_runs, select_run, vmap_runs
+from morl.algorithms.scaffold import PopulationState, PopulationTrainer, Schedule, Stage
 from morl.decomposition.weights import random_weights, uniform_weights
 from morl.envs import spaces
+from morl.envs.core import Environment
+from morl.envs.evaluation import evaluate
 from morl.envs.registry import parse_kwargs
-from morl.pareto.archive import ParetoArchive, archive_front, archive_init, archive_insert
+from morl.pareto.archive import archive_insert
 
 
 @struct.dataclass
@@ -64,14 +72,14 @@ class Support:
 
 @struct.dataclass
 class GPILSState:
-    """One run's training state (a pytree of arrays; `num_runs` adds a leading axis).
+    """The learner's state, the scaffold's `members` (one network, no population axis; the
+    scaffold's `PopulationState` holds it with the archive, `iteration` and `rng`).
 
     `params`, `target_params`: the Q-network and its target; `opt_state`: Adam's;
-    `buffer`: replay of flat float32 observations (as Envelope's); `env_state`, `obs`:
-    the `E = num_envs` training envs; `support: Support` and `weight [m]`, the current
-    round's weight; `archive`: its payload holds `weights`, `member`, `iteration`,
-    `params` and the `support` weights and mask the GPI policy combines; `iteration`,
-    `updates`, `round`: iterations, gradient steps and rounds done; `rng`."""
+    `buffer`: replay of flat float32 observations (as Envelope's); `env_state`, `obs [E,
+    ...]`: the `E = num_envs` training envs; `support: Support` (`[K, m]` weights and
+    values, `K = support_size`) and `weight [m]`, the current round's weight; `updates`,
+    `round` (int32): gradient steps and rounds done."""
 
     params: Any
     target_params: Any
@@ -81,11 +89,8 @@ class GPILSState:
     obs: jax.Array
     support: Support
     weight: jax.Array
-    archive: ParetoArchive
-    iteration: jax.Array
     updates: jax.Array
     round: jax.Array
-    rng: jax.Array
 
 
 def corner_weights_2d(values: jax.Array, valid: jax.Array) -> tuple[jax.Array, jax.Array]:
@@ -105,46 +110,45 @@ def corner_weights_2d(values: jax.Array, valid: jax.Array) -> tuple[jax.Array, j
     return jnp.concatenate([crossing, extremes]), jnp.concatenate([on_envelope, jnp.ones((2,), bool)])
 
 
-class GPILSTrainer:
-    """The `morl.algorithms.api.Trainer` of GPI-LS (see the module docstring)."""
+class GPILS:
+    """The `morl.algorithms.scaffold.PopulationAlgorithm` of GPI-LS (module docstring). Its
+    training is the stage program `chunk`, so it needs no `iterate` or `after_evaluation`
+    (the scaffold calls those only in its own iterate/evaluate loop)."""
 
-    def __init__(
-        self,
-        config: GPILSConfig,
-        *,
-        num_runs: int | None = None,
-        hparams: Mapping[str, np.ndarray] | None = None,
-        devices: int | None = None,
-    ):
-        if not isinstance(config, GPILSConfig):
-            raise TypeError(f"config must be a GPILSConfig, got {type(config).__name__}")
-        self.config = config
-        self.env = envs.make(config.env, **parse_kwargs(config.env_kwargs))
-        m = self.env.reward_dim
-        config.validate(m)
-        action_space = self.env.action_space()
+    pop_size = 1
+
+    def __init__(self, config: GPILSConfig, env: Environment):
+        action_space = env.action_space()
         if not isinstance(action_space, spaces.Discrete):
             raise ValueError(f"GPILSConfig: env {config.env} has action space {action_space}; GPI-LS needs Discrete actions")
-        self.num_runs = check_num_runs(num_runs, hparams)
-        check_hparams(GPILSConfig.vmappable, self.num_runs, hparams)
+        m = env.reward_dim
+        self.config, self.env = config, env
+        self.steps_per_iteration = config.steps_per_iteration
         self.num_actions = int(action_space.n)
-        self.obs_shape = tuple(self.env.observation_space().shape)
-        self.train_env = envs.VmapEnv(envs.AutoReset(self.env), config.num_envs)
+        self.obs_shape = tuple(env.observation_space().shape)
+        self.train_env = envs.VmapEnv(envs.AutoReset(env), config.num_envs)
         self.network = VectorQNetwork(self.num_actions, m, config.hidden_sizes, config.activation)
         self.optimizer = optax.chain(optax.clip_by_global_norm(config.max_grad_norm), optax.adam(config.learning_rate))
         self.eval_weights = np.asarray(uniform_weights(m, config.num_eval_weights), np.float32)
         self.candidates = np.asarray(uniform_weights(m, config.candidate_weights), np.float32)
-        self.placement = parallel.placement(devices, num_runs=self.num_runs, population=1)
-        self._run_chunk = parallel.jit_step(vmap_runs(self._chunk, self.num_runs), self.placement)
-        self._init = parallel.jit_init(vmap_runs(self._init_one, self.num_runs), self.placement)
 
-    # --- the compiled program ---------------------------------------------------------
     def _flat(self, obs: jax.Array) -> jax.Array:
         return flat_observation(obs, self.obs_shape)
 
-    def _init_one(self, key: jax.Array) -> GPILSState:
+    # --- the PopulationAlgorithm functions ----------------------------------------------
+    @staticmethod
+    def split_key(key: jax.Array) -> tuple[jax.Array, jax.Array]:
+        """`(keys [2], rng)` of a run's key (`Schedule.split_key`): `init`'s network and env
+        keys, and the training stream `rng`."""
+        keys = jax.random.split(key, 3)
+        return keys[:2], keys[2]
+
+    def init(self, key: jax.Array, weights_key: jax.Array, hparams: Mapping[str, jax.Array]) -> tuple[GPILSState, None]:
+        """The untrained learner from `key`, the two keys of `split_key`: an empty support and
+        the first corner as the round's weight; no hyperparameters across runs."""
+        del weights_key, hparams
         config, m = self.config, self.env.reward_dim
-        key_net, key_env, key_rng = jax.random.split(key, 3)
+        key_net, key_env = key
         obs, env_state = self.train_env.reset(key_env)
         dummy_obs = self._flat(obs[0])
         params = self.network.init(key_net, dummy_obs, jnp.zeros((m,), jnp.float32))
@@ -157,15 +161,7 @@ class GPILSTrainer:
         }
         k = config.support_size
         support = Support(jnp.zeros((k, m), jnp.float32), jnp.zeros((k, m), jnp.float32), jnp.zeros((k,), bool), jnp.int32(0))
-        payload = {
-            "weights": jnp.zeros((m,), jnp.float32),
-            "member": jnp.int32(0),
-            "iteration": jnp.int32(0),
-            "params": params,
-            "support": support.weights,
-            "support_valid": support.valid,
-        }
-        return GPILSState(
+        members = GPILSState(
             params=params,
             target_params=params,
             opt_state=self.optimizer.init(params),
@@ -174,13 +170,30 @@ class GPILSTrainer:
             obs=obs,
             support=support,
             weight=jnp.eye(m, dtype=jnp.float32)[0],
-            archive=archive_init(config.archive_capacity, m, payload),
-            iteration=jnp.int32(0),
             updates=jnp.int32(0),
             round=jnp.int32(0),
-            rng=key_rng,
         )
+        return members, None
 
+    def evaluate(self, members: GPILSState, key: jax.Array) -> jax.Array:
+        """`evaluate_gpi` of the members' network and support on the `num_eval_weights` probe
+        weights: returns `[num_eval_weights, m]`."""
+        return self.evaluate_gpi(members.params, jnp.asarray(self.eval_weights), members.support, key)
+
+    def payload(self, members: GPILSState) -> dict[str, Any]:
+        """Each probe row's weight `[n, m]` and `actor`: a copy of the network with the support
+        weights `[n, K, m]` and mask `[n, K]` its GPI policy combines (`n = num_eval_weights`)."""
+        n = self.eval_weights.shape[0]
+        actor = {"params": members.params, "support": members.support.weights, "support_valid": members.support.valid}
+        actor = jax.tree_util.tree_map(lambda x: jnp.broadcast_to(x, (n,) + x.shape), actor)
+        return {"weights": jnp.asarray(self.eval_weights), "actor": actor}
+
+    def act(self, actor: dict[str, Any], weights: jax.Array, obs: jax.Array, key: jax.Array) -> jax.Array:
+        """The GPI action (int32) for one observation and weight `[m]` over the actor's support."""
+        scores = self.gpi_scores(actor["params"], self._flat(obs), weights, actor["support"], actor["support_valid"])
+        return jnp.argmax(scores, axis=-1).astype(jnp.int32)
+
+    # --- the program ----------------------------------------------------------------------
     def gpi_scores(self, params: Any, obs: jax.Array, weight: jax.Array, support: jax.Array, valid: jax.Array) -> jax.Array:
         """`max_{w' in support + {weight}} weight . Q(obs, a, w')`: `obs [..., d]` (flat),
         `weight [..., m]`, `support [K, m]`, `valid [K]` -> `[..., A]`."""
@@ -192,6 +205,8 @@ class GPILSTrainer:
         return jnp.max(jnp.where(mask[:, None], scores, -jnp.inf), axis=-2)
 
     def _rollout(self, state: GPILSState, key: jax.Array, epsilon: jax.Array) -> tuple[GPILSState, dict]:
+        """`rollout_steps` epsilon-greedy GPI steps of every env for the round's weight;
+        transitions `[T * E, ...]`."""
         config = self.config
         weights = jnp.broadcast_to(state.weight, (config.num_envs, state.weight.shape[0]))
 
@@ -221,7 +236,7 @@ class GPILSTrainer:
     def _loss(self, params: Any, target_params: Any, batch: dict, weights: jax.Array, support: Support):
         """Squared error of `B` transitions x `N` training weights `[N, m]` against the GPI target."""
         config, k = self.config, support.weights.shape[0]
-        batch_size, n = batch["action"].shape[0], weights.shape[0]
+        n = weights.shape[0]
         q = self.network.apply(params, batch["obs"][:, None, :], weights[None])  # [B, N, A, m]
         q_taken = jnp.take_along_axis(q, batch["action"][:, None, None, None], axis=2)[:, :, 0]  # [B, N, m]
         candidates = jnp.concatenate([support.weights, weights])  # [K + N, m]
@@ -237,6 +252,7 @@ class GPILSTrainer:
         return loss, {"loss": loss, "q_mean": jnp.mean(q_taken)}
 
     def _update(self, state: GPILSState, key: jax.Array) -> tuple[GPILSState, dict]:
+        """`gradient_steps` gradient steps on replay batches, target copies included."""
         config = self.config
         support = state.support
 
@@ -265,24 +281,27 @@ class GPILSTrainer:
         state = state.replace(params=params, target_params=target_params, opt_state=opt_state, updates=updates)
         return state, jax.tree_util.tree_map(jnp.mean, info)
 
-    def _iteration(self, state: GPILSState, _: Any) -> tuple[GPILSState, dict[str, jax.Array]]:
+    def _iteration(self, carry: tuple[GPILSState, jax.Array], iteration: jax.Array):
+        """One iteration from `(members, rng)`; `iteration` is the number of iterations done
+        before it (the epsilon schedule's progress)."""
         config = self.config
-        rng, key_rollout, key_update = jax.random.split(state.rng, 3)
-        progress = state.iteration.astype(jnp.float32) / config.total_iterations
+        members, rng = carry
+        rng, key_rollout, key_update = jax.random.split(rng, 3)
+        progress = iteration.astype(jnp.float32) / config.total_iterations
         epsilon = linear_schedule(config.epsilon_start, config.epsilon_end, config.epsilon_fraction, progress)
-        state, transitions = self._rollout(state, key_rollout, epsilon)
-        state = state.replace(buffer=insert(state.buffer, transitions), rng=rng)
-        state, info = jax.lax.cond(
-            state.buffer.size >= config.learning_starts,
+        members, transitions = self._rollout(members, key_rollout, epsilon)
+        members = members.replace(buffer=insert(members.buffer, transitions))
+        members, info = jax.lax.cond(
+            members.buffer.size >= config.learning_starts,
             lambda s: self._update(s, key_update),
             lambda s: (s, {"loss": jnp.float32(0.0), "q_mean": jnp.float32(0.0)}),
-            state,
+            members,
         )
-        return state.replace(iteration=state.iteration + 1), dict(info, epsilon=epsilon)
+        return (members, rng), dict(info, epsilon=epsilon)
 
-    def evaluate(self, params: Any, weights: jax.Array, support: Support, key: jax.Array) -> jax.Array:
-        """Discounted (`eval_gamma`) returns `[K, m]` of the GPI policy for each of `weights
-        [K, m]`, each the mean of `eval_episodes` episodes."""
+    def evaluate_gpi(self, params: Any, weights: jax.Array, support: Support, key: jax.Array) -> jax.Array:
+        """Discounted (`eval_gamma`) returns `[K, m]` of the GPI policy over `support` for each
+        of `weights [K, m]`, each the mean of `eval_episodes` episodes."""
         config = self.config
 
         def one(weight, key):
@@ -298,7 +317,8 @@ class GPILSTrainer:
         return jax.vmap(one)(weights, jax.random.split(key, weights.shape[0]))
 
     def _next_weight(self, state: GPILSState, key: jax.Array) -> jax.Array:
-        """The corner weight with the largest predicted improvement (module docstring)."""
+        """The next round's weight `[m]`: the corner weight with the largest predicted
+        improvement (module docstring)."""
         m, support = self.env.reward_dim, state.support
         if m == 2:
             corners, mask = corner_weights_2d(support.values, support.valid)
@@ -318,77 +338,79 @@ class GPILSTrainer:
         corner_round = state.round < m
         return jnp.where(corner_round, jnp.eye(m, dtype=jnp.float32)[jnp.minimum(state.round, m - 1)], chosen)
 
-    def _round(self, state: GPILSState, _: Any) -> tuple[GPILSState, dict[str, jax.Array]]:
-        config = self.config
-        state, history = jax.lax.scan(self._iteration, state, None, config.round_iterations)
-        rng, key_value, key_eval, key_next = jax.random.split(state.rng, 4)
-        support = state.support
-        value = self.evaluate(state.params, state.weight[None], support, key_value)[0]
+    def _round(self, state: PopulationState, iterations: jax.Array) -> tuple[PopulationState, dict[str, jax.Array]]:
+        """One round (`iterations [round_iterations]`: their numbers of iterations done
+        before): its iterations, the round's weight and value into the support, the GPI
+        policy's evaluation into the archive, the next round's weight."""
+        (members, rng), history = jax.lax.scan(self._iteration, (state.members, state.rng), iterations)
+        rng, key_value, key_eval, key_next = jax.random.split(rng, 4)
+        support = members.support
+        value = self.evaluate_gpi(members.params, members.weight[None], support, key_value)[0]
         slot = support.next
         support = Support(
-            weights=support.weights.at[slot].set(state.weight),
+            weights=support.weights.at[slot].set(members.weight),
             values=support.values.at[slot].set(value),
             valid=support.valid.at[slot].set(True),
             next=(slot + 1) % support.weights.shape[0],
         )
-        probe = jnp.asarray(self.eval_weights)
-        returns = self.evaluate(state.params, probe, support, key_eval)
-        n = probe.shape[0]
+        members = members.replace(support=support)
+        returns = self.evaluate(members, key_eval)
+        n = returns.shape[0]
         payload = {
-            "weights": probe,
+            **self.payload(members),
             "member": jnp.arange(n, dtype=jnp.int32),
-            "iteration": jnp.full((n,), state.iteration, jnp.int32),
-            "params": jax.tree_util.tree_map(lambda x: jnp.broadcast_to(x, (n,) + x.shape), state.params),
-            "support": jnp.broadcast_to(support.weights, (n,) + support.weights.shape),
-            "support_valid": jnp.broadcast_to(support.valid, (n,) + support.valid.shape),
+            "iteration": jnp.full((n,), iterations[-1] + 1, jnp.int32),
         }
-        state = state.replace(
-            support=support, archive=archive_insert(state.archive, returns, payload), round=state.round + 1, rng=rng
-        )
-        state = state.replace(weight=self._next_weight(state, key_next))
+        archive = archive_insert(state.archive, returns, payload)
+        members = members.replace(round=members.round + 1)
+        members = members.replace(weight=self._next_weight(members, key_next))
+        state = state.replace(members=members, rng=rng, archive=archive, member_returns=returns)
         return state, jax.tree_util.tree_map(lambda x: x[-1], history)
 
-    def _chunk(self, state: GPILSState) -> tuple[GPILSState, dict[str, jax.Array]]:
+    def chunk(self, state: PopulationState) -> tuple[PopulationState, dict[str, jax.Array]]:
+        """The "train" stage's program: `chunk_iterations` iterations of one run from
+        `state.iteration` (the scaffold advances it afterwards) as rounds; metrics of the
+        last iteration and the support's size."""
         config = self.config
-        state, history = jax.lax.scan(self._round, state, None, config.chunk_iterations // config.round_iterations)
+        iterations = state.iteration + jnp.arange(config.chunk_iterations, dtype=jnp.int32)
+        state, history = jax.lax.scan(self._round, state, iterations.reshape(-1, config.round_iterations))
         metrics = jax.tree_util.tree_map(lambda x: x[-1], history)
-        metrics.update(
-            archive_size=jnp.sum(state.archive.valid).astype(jnp.int32),
-            support_size=jnp.sum(state.support.valid).astype(jnp.int32),
-            iteration=state.iteration,
-        )
+        metrics.update(support_size=jnp.sum(state.members.support.valid).astype(jnp.int32))
         return state, metrics
 
-    # --- the Trainer protocol ------------------------------------------------------------
-    def init(self, key: jax.Array) -> GPILSState:
-        return self._init(key)
 
-    def run_chunk(self, state: GPILSState) -> tuple[GPILSState, dict[str, jax.Array]]:
-        return self._run_chunk(state)
+class GPILSTrainer(PopulationTrainer):
+    """The `morl.algorithms.api.Trainer` of GPI-LS: the scaffold's `PopulationTrainer`
+    driving `GPILS` through its one stage (module docstring), plus `evaluate(params,
+    weights, support, key)`."""
 
-    def done(self, state: GPILSState) -> bool:
-        return self.env_steps(state) >= self.config.total_steps
+    def __init__(
+        self,
+        config: GPILSConfig,
+        *,
+        num_runs: int | None = None,
+        hparams: Mapping[str, np.ndarray] | None = None,
+        devices: int | None = None,
+    ):
+        if not isinstance(config, GPILSConfig):
+            raise TypeError(f"config must be a GPILSConfig, got {type(config).__name__}")
+        env = envs.make(config.env, **parse_kwargs(config.env_kwargs))
+        config.validate(env.reward_dim)
+        algorithm = GPILS(config, env)
+        chunks = -(-config.total_iterations // config.chunk_iterations)
+        steps = config.chunk_iterations * config.steps_per_iteration
+        schedule = Schedule(
+            chunks * steps, config.round_iterations, config.chunk_iterations, config.archive_capacity, GPILSConfig.vmappable,
+            stages=(Stage("train", chunks, config.chunk_iterations, steps, algorithm.chunk),),
+            initial_evaluation=False, split_key=algorithm.split_key,
+        )  # fmt: skip
+        super().__init__(config, algorithm, schedule, num_runs=num_runs, hparams=hparams, devices=devices)
+        self.network, self.eval_weights = algorithm.network, algorithm.eval_weights
 
-    def env_steps(self, state: GPILSState) -> int:
-        return int(np.asarray(state.iteration).reshape(-1)[0]) * self.config.steps_per_iteration
-
-    def front(self, state: GPILSState, run: int = 0) -> Front:
-        archive = select_run(state, run, self.num_runs).archive
-        points, payload = archive_front(archive)
-        slots = np.flatnonzero(np.asarray(archive.valid))
-        return Front(returns=np.asarray(points), weights=np.asarray(payload["weights"]), member=slots)
-
-    def policy(self, state: GPILSState, member: int, run: int = 0):
-        archive = select_run(state, run, self.num_runs).archive
-        if not (0 <= member < archive.valid.shape[0]) or not bool(archive.valid[member]):
-            raise ValueError(f"member={member} is not in the archive (valid ids: {np.flatnonzero(np.asarray(archive.valid)).tolist()})")
-        entry = jax.tree_util.tree_map(lambda x: x[member], archive.payload)
-        return jax.tree_util.Partial(self._gpi_act, entry["params"], entry["weights"], entry["support"], entry["support_valid"])
-
-    def _gpi_act(self, params: Any, weight: jax.Array, support: jax.Array, valid: jax.Array, obs: jax.Array, key: jax.Array):
-        """The GPI action for one observation (a bound method: one compiled rollout serves
-        every member's `Partial`)."""
-        return jnp.argmax(self.gpi_scores(params, self._flat(obs), weight, support, valid), axis=-1).astype(jnp.int32)
+    def evaluate(self, params: Any, weights: jax.Array, support: Support, key: jax.Array) -> jax.Array:
+        """`GPILS.evaluate_gpi`: returns `[K, m]` of the GPI policy of network `params` over
+        `support` for each of `weights [K, m]`."""
+        return self.algorithm.evaluate_gpi(params, weights, support, key)
 
 
 def make_trainer(
