@@ -157,6 +157,25 @@ class Schedule:
     split_key: Callable[[jax.Array], tuple[jax.Array, jax.Array]] | None = None
 
 
+def single_stage_schedule(
+    config: Any,
+    eval_period: int,
+    program: Callable[[Any], tuple[Any, dict[str, jax.Array]]],
+    split_key: Callable[[jax.Array], tuple[jax.Array, jax.Array]],
+) -> Schedule:
+    """The schedule of an algorithm whose whole run is one stage "train" of `program`
+    chunks, with its own key layout and no initial evaluation (Envelope, GPI-LS).
+    `config` has `total_iterations`, `chunk_iterations`, `steps_per_iteration`,
+    `archive_capacity` and `vmappable`; the last chunk may overshoot the budget."""
+    chunks = -(-config.total_iterations // config.chunk_iterations)
+    steps = config.chunk_iterations * config.steps_per_iteration
+    return Schedule(
+        chunks * steps, eval_period, config.chunk_iterations, config.archive_capacity, config.vmappable,
+        stages=(Stage("train", chunks, config.chunk_iterations, steps, program),),
+        initial_evaluation=False, split_key=split_key,
+    )  # fmt: skip
+
+
 @struct.dataclass
 class PopulationState:
     """One run's training state: the algorithm's `members` and `extra`, the Pareto

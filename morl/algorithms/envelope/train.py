@@ -41,7 +41,7 @@ from morl import envs
 from morl.agents.sac.replay import ReplayBuffer, init_buffer, insert, sample
 from morl.algorithms.envelope.config import EnvelopeConfig
 from morl.algorithms.envelope.network import VectorQNetwork, flat_observation, greedy_action
-from morl.algorithms.scaffold import PopulationState, PopulationTrainer, Schedule, Stage
+from morl.algorithms.scaffold import PopulationState, PopulationTrainer, single_stage_schedule
 from morl.decomposition.weights import random_weights, uniform_weights
 from morl.envs import spaces
 from morl.envs.core import Environment
@@ -301,13 +301,7 @@ class EnvelopeTrainer(PopulationTrainer):
         env = envs.make(config.env, **parse_kwargs(config.env_kwargs))
         config.validate(env.reward_dim)
         algorithm = Envelope(config, env)
-        chunks = -(-config.total_iterations // config.chunk_iterations)
-        steps = config.chunk_iterations * config.steps_per_iteration
-        schedule = Schedule(
-            chunks * steps, config.eval_period, config.chunk_iterations, config.archive_capacity, EnvelopeConfig.vmappable,
-            stages=(Stage("train", chunks, config.chunk_iterations, steps, algorithm.chunk),),
-            initial_evaluation=False, split_key=algorithm.split_key,
-        )  # fmt: skip
+        schedule = single_stage_schedule(config, config.eval_period, algorithm.chunk, algorithm.split_key)
         super().__init__(config, algorithm, schedule, num_runs=num_runs, hparams=hparams, devices=devices)
         self.network, self.eval_weights = algorithm.network, algorithm.eval_weights
 

@@ -50,7 +50,7 @@ from morl.agents.sac.replay import ReplayBuffer, init_buffer, insert, sample
 from morl.algorithms.envelope.network import VectorQNetwork, flat_observation
 from morl.algorithms.envelope.train import linear_schedule
 from morl.algorithms.gpi_ls.config import GPILSConfig
-from morl.algorithms.scaffold import PopulationState, PopulationTrainer, Schedule, Stage
+from morl.algorithms.scaffold import PopulationState, PopulationTrainer, single_stage_schedule
 from morl.decomposition.weights import random_weights, uniform_weights
 from morl.envs import spaces
 from morl.envs.core import Environment
@@ -397,13 +397,7 @@ class GPILSTrainer(PopulationTrainer):
         env = envs.make(config.env, **parse_kwargs(config.env_kwargs))
         config.validate(env.reward_dim)
         algorithm = GPILS(config, env)
-        chunks = -(-config.total_iterations // config.chunk_iterations)
-        steps = config.chunk_iterations * config.steps_per_iteration
-        schedule = Schedule(
-            chunks * steps, config.round_iterations, config.chunk_iterations, config.archive_capacity, GPILSConfig.vmappable,
-            stages=(Stage("train", chunks, config.chunk_iterations, steps, algorithm.chunk),),
-            initial_evaluation=False, split_key=algorithm.split_key,
-        )  # fmt: skip
+        schedule = single_stage_schedule(config, config.round_iterations, algorithm.chunk, algorithm.split_key)
         super().__init__(config, algorithm, schedule, num_runs=num_runs, hparams=hparams, devices=devices)
         self.network, self.eval_weights = algorithm.network, algorithm.eval_weights
 
